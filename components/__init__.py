@@ -1,0 +1,1 @@
+"""UI helpers shared by the pages (this layer may import streamlit; shanty/ never does)."""

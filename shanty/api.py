@@ -1,0 +1,234 @@
+"""The W&B-shaped public surface: ``init``, ``Run``, ``Api``.
+
+Scripts written for W&B's Artifacts by Reference port by changing one line,
+``import shanty as wandb``. Everything is synchronous and local-first: the
+registry is files under a root URI, there is no server and no login.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import string
+from pathlib import Path
+from typing import Any
+
+from .artifact import Artifact, ArtifactVersion
+from .diff import Diff, diff_manifests
+from .errors import InvalidInputError
+from .names import check_name, parse_artifact_ref
+from .records import ArtifactInfo, RunInfo
+from .registry import Registry, now_iso
+
+__all__ = ["Api", "Run", "current_run", "finish", "init", "log_artifact", "login", "use_artifact"]
+
+DEFAULT_PROJECT = "uncategorized"  # W&B's name for runs without a project
+_current: Run | None = None
+
+
+def _run_id() -> str:
+    alphabet = string.ascii_lowercase + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(8))
+
+
+class Run:
+    """One execution of a script; records which artifact versions it logged and used."""
+
+    def __init__(
+        self,
+        project: str | None = None,
+        job_type: str | None = None,
+        name: str | None = None,
+        config: dict[str, Any] | None = None,
+        root: str | os.PathLike[str] | None = None,
+    ):
+        self.registry = Registry(root)
+        self.project = check_name(project or DEFAULT_PROJECT, "Project")
+        self.job_type = job_type
+        self.id = _run_id()
+        self.name = name or f"{job_type or 'run'}-{self.id}"
+        self.config = dict(config or {})
+        self._info = RunInfo(self.id, self.project, job_type, self.name, now_iso(), config=self.config)
+        self.registry.write_run(self._info)
+
+    def __repr__(self) -> str:
+        return f"<Run {self.project}/{self.id} job_type={self.job_type}>"
+
+    def _record(self, **changes: Any) -> None:
+        info = self._info
+        self._info = RunInfo(**{**info.__dict__, **changes})
+        self.registry.write_run(self._info)
+
+    def log_artifact(
+        self,
+        artifact_or_path: Artifact | str | os.PathLike[str],
+        name: str | None = None,
+        type: str | None = None,
+        aliases: list[str] | None = None,
+    ) -> ArtifactVersion:
+        """Commit an artifact as a new version, or return the identical existing one.
+
+        A path or URI instead of an Artifact is logged as a new artifact named
+        ``name`` (default: its base name) of ``type`` (default ``unspecified``).
+        The new aliases are applied either way; ``latest`` moves by itself.
+        """
+        if _current_finished(self):
+            raise InvalidInputError("This run is finished; start a new one with shanty.init().")
+        artifact = artifact_or_path
+        if not isinstance(artifact, Artifact):
+            text = os.fspath(artifact)
+            artifact = Artifact(name or Path(text.rstrip("/")).name, type or "unspecified")
+            if "://" in text:
+                artifact.add_reference(text)
+            elif os.path.isfile(text):
+                artifact.add_file(text)
+            else:
+                artifact.add_dir(text)
+        elif artifact.logged is not None:
+            raise InvalidInputError(
+                f"{artifact.logged.qualified_name} is already logged; create a new Artifact to log changes."
+            )
+        artifact._upload_local_files(self.registry)
+        info, _created = self.registry.commit_version(
+            self.project,
+            artifact.name,
+            type=artifact.type,
+            manifest=artifact.manifest,
+            description=artifact.description,
+            metadata=artifact.metadata,
+            aliases=aliases or [],
+            run={"id": self.id, "job_type": self.job_type},
+        )
+        logged = ArtifactVersion(self.registry, info)
+        artifact.logged = logged
+        self._record(logged=(*self._info.logged, info.qualified_name))
+        return logged
+
+    def use_artifact(self, artifact_or_name: str | ArtifactVersion, type: str | None = None) -> ArtifactVersion:
+        """Resolve ``name:alias`` / ``project/name:vN`` and record the use (lineage)."""
+        if isinstance(artifact_or_name, ArtifactVersion):
+            version = artifact_or_name
+        else:
+            ref = parse_artifact_ref(artifact_or_name, default_project=self.project)
+            version = ArtifactVersion(self.registry, self.registry.resolve(ref))
+        if type is not None and version.type != type:
+            raise InvalidInputError(f"{version.qualified_name} has type {version.type!r}, not {type!r}.")
+        self._record(used=(*self._info.used, version.qualified_name))
+        return version
+
+    def finish(self, exit_code: int | None = None) -> None:
+        """Mark the run finished (``failed`` with a non-zero exit code)."""
+        global _current
+        if self._info.finished_at is None:
+            self._record(finished_at=now_iso(), state="failed" if exit_code else "finished")
+        if _current is self:
+            _current = None
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        self.finish(1 if exc_type else 0)
+
+
+def _current_finished(run: Run) -> bool:
+    return run._info.finished_at is not None
+
+
+def init(
+    project: str | None = None,
+    job_type: str | None = None,
+    name: str | None = None,
+    config: dict[str, Any] | None = None,
+    *,
+    root: str | os.PathLike[str] | None = None,
+    entity: str | None = None,
+    tags: Any = None,
+    notes: str | None = None,
+    group: str | None = None,
+    mode: str | None = None,
+    dir: str | None = None,
+    reinit: Any = None,
+    settings: Any = None,
+) -> Run:
+    """Start a run (W&B's ``wandb.init``). The registry root is ``root``, else
+    ``$SHANTY_ROOT``, else ``~/.shanty``. W&B-only arguments (entity, tags,
+    notes, group, mode, dir, reinit, settings) are accepted so ported scripts
+    run; they have no effect.
+    """
+    global _current
+    if _current is not None:
+        _current.finish()
+    _current = Run(project, job_type, name, config, root)
+    return _current
+
+
+def current_run() -> Run | None:
+    """The run started by the last ``init`` that is not finished (``wandb.run``)."""
+    return _current
+
+
+def _need_run() -> Run:
+    if _current is None:
+        raise InvalidInputError("No run is active; call shanty.init(project=...) first.")
+    return _current
+
+
+def log_artifact(
+    artifact: Artifact | str, name: str | None = None, type: str | None = None, aliases: list[str] | None = None
+) -> ArtifactVersion:
+    """``wandb.log_artifact``: log with the current run."""
+    return _need_run().log_artifact(artifact, name, type, aliases)
+
+
+def use_artifact(artifact_or_name: str | ArtifactVersion, type: str | None = None) -> ArtifactVersion:
+    """``wandb.use_artifact``: use with the current run."""
+    return _need_run().use_artifact(artifact_or_name, type)
+
+
+def finish(exit_code: int | None = None) -> None:
+    """``wandb.finish``: finish the current run, if any."""
+    if _current is not None:
+        _current.finish(exit_code)
+
+
+def login(*_: Any, **__: Any) -> bool:
+    """W&B compatibility: there is no server to log in to. Always True."""
+    return True
+
+
+class Api:
+    """Read-only access to a registry, no run needed (``wandb.Api``)."""
+
+    def __init__(self, root: str | os.PathLike[str] | None = None):
+        self.registry = Registry(root)
+
+    @property
+    def root(self) -> str:
+        return self.registry.root
+
+    def projects(self) -> list[str]:
+        return self.registry.projects()
+
+    def artifacts(self, project: str) -> list[ArtifactInfo]:
+        return self.registry.artifacts(project)
+
+    def versions(self, project_and_name: str) -> list[ArtifactVersion]:
+        """All versions of ``project/name``, oldest first."""
+        ref = parse_artifact_ref(project_and_name)
+        if ref.project is None:
+            raise InvalidInputError(f"Write the artifact as 'project/{ref.name}'.")
+        return [ArtifactVersion(self.registry, v) for v in self.registry.versions(ref.project, ref.name)]
+
+    def artifact(self, name: str) -> ArtifactVersion:
+        """One version: ``project/name:alias`` (``entity/`` in front is ignored)."""
+        return ArtifactVersion(self.registry, self.registry.resolve(parse_artifact_ref(name)))
+
+    def runs(self, project: str) -> list[RunInfo]:
+        return self.registry.runs(project)
+
+    def diff(self, old: str | ArtifactVersion, new: str | ArtifactVersion) -> Diff:
+        """Diff two versions given as references or ArtifactVersion objects."""
+        a = old if isinstance(old, ArtifactVersion) else self.artifact(old)
+        b = new if isinstance(new, ArtifactVersion) else self.artifact(new)
+        return diff_manifests(a.manifest, b.manifest)

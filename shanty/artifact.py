@@ -1,0 +1,241 @@
+"""Artifacts: the draft you fill (:class:`Artifact`) and a logged version (:class:`ArtifactVersion`)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from .digests import b64_to_hex, md5_b64_file
+from .download import DownloadReport, download_manifest
+from .errors import InvalidInputError, NotFoundError
+from .manifest import Manifest, ManifestEntry, check_entry_path
+from .names import check_name
+from .progress import Progress, ProgressSink
+from .records import RunInfo, VersionInfo
+from .registry import Registry
+from .storage import storage_for
+from .uris import parse_uri, to_uri
+
+__all__ = ["Artifact", "ArtifactVersion"]
+
+
+def _same_object(listed: str, asked: str) -> bool:
+    """Whether a listed object is the one ``asked`` names (not an object below it)."""
+    # Bucket URIs may pin a version (?versionId=..., #generation); file names may contain ? and #.
+    bare = asked if asked.startswith("file://") else re.split(r"[?#]", asked, maxsplit=1)[0]
+    a, b = parse_uri(listed), parse_uri(bare)
+    return (a.scheme, a.bucket, a.key.rstrip("/")) == (b.scheme, b.bucket, b.key.rstrip("/"))
+
+
+def _join(prefix: str | None, relpath: str) -> str:
+    return check_entry_path(f"{prefix.rstrip('/')}/{relpath}" if prefix else relpath)
+
+
+class Artifact:
+    """A draft artifact: add references and files, then ``run.log_artifact`` it.
+
+    Mirrors ``wandb.Artifact``. Once logged, version attributes (``version``,
+    ``aliases``, ``digest``...) are available on it too.
+    """
+
+    def __init__(self, name: str, type: str, description: str | None = None, metadata: dict[str, Any] | None = None):
+        self.name = check_name(name, "Artifact")
+        self.type = check_name(type, "Artifact type")
+        self.description = description
+        self.metadata = dict(metadata or {})
+        self.manifest = Manifest()
+        self._local_files: dict[str, Path] = {}
+        self.logged: ArtifactVersion | None = None
+
+    def __repr__(self) -> str:
+        state = self.logged.qualified_name if self.logged else "draft"
+        return f"<Artifact {self.name} ({self.type}) {state}, {len(self.manifest)} files>"
+
+    # --- filling ---------------------------------------------------------------
+    def add_reference(
+        self,
+        uri: str,
+        name: str | None = None,
+        checksum: bool = True,
+        max_objects: int | None = None,
+        progress_sink: ProgressSink | None = None,
+    ) -> list[ManifestEntry]:
+        """Track the object or every object under the prefix ``uri`` by reference.
+
+        Nothing is copied. For a prefix, entries are named by their path below
+        it (under ``name/`` when given); a single object is named ``name`` or
+        its base name. Raises NotFoundError for an empty or missing location
+        and InvalidInputError past ``max_objects`` (never a silent cut).
+        """
+        self._check_draft()
+        if max_objects is not None and max_objects < 1:
+            raise InvalidInputError(f"max_objects must be at least 1, not {max_objects}.")
+        uri = to_uri(uri)
+        storage = storage_for(uri)
+        with Progress(f"listing {uri}", None, progress_sink) as bar:
+            objects = storage.list_objects(uri, max_objects=max_objects, checksum=checksum, progress=bar)
+        single = len(objects) == 1 and _same_object(objects[0].uri, uri)
+        added = []
+        for obj in objects:
+            path = check_entry_path(name) if single and name else _join(name, obj.relpath)
+            entry = ManifestEntry(path, obj.digest, obj.size, obj.uri, obj.version, dict(obj.extra))
+            self.manifest.add(entry)
+            added.append(entry)
+        return added
+
+    def add_file(self, local_path: str | os.PathLike[str], name: str | None = None) -> ManifestEntry:
+        """Add a local file by value: its bytes are copied into the registry when logged."""
+        self._check_draft()
+        path = Path(local_path).expanduser()
+        if not path.is_file():
+            raise NotFoundError(f"No file at {path}; check the path (use add_dir for folders).")
+        entry = ManifestEntry(check_entry_path(name or path.name), md5_b64_file(path), path.stat().st_size)
+        self.manifest.add(entry)
+        self._local_files[entry.path] = path.resolve()
+        return entry
+
+    def add_dir(self, local_path: str | os.PathLike[str], name: str | None = None) -> list[ManifestEntry]:
+        """Add every file under a local folder by value (under ``name/`` when given)."""
+        self._check_draft()
+        root = Path(local_path).expanduser()
+        if not root.is_dir():
+            raise NotFoundError(f"No folder at {root}; check the path (use add_file for single files).")
+        files = sorted(p for p in root.rglob("*") if p.is_file())
+        if not files:
+            raise NotFoundError(f"The folder {root} contains no files.")
+        return [self.add_file(p, _join(name, p.relative_to(root).as_posix())) for p in files]
+
+    def get_entry(self, name: str) -> ManifestEntry:
+        """The entry at path ``name``."""
+        try:
+            return self.manifest.entries[name]
+        except KeyError:
+            raise NotFoundError(f"The artifact {self.name} has no entry {name!r}.") from None
+
+    @property
+    def digest(self) -> str:
+        return self.logged.digest if self.logged else self.manifest.digest
+
+    def _check_draft(self) -> None:
+        if self.logged is not None:
+            raise InvalidInputError(
+                f"{self.logged.qualified_name} is already logged; create a new Artifact to log changes."
+            )
+
+    def _upload_local_files(self, registry: Registry) -> None:
+        for path, local in self._local_files.items():
+            registry.put_object(local, b64_to_hex(self.manifest.entries[path].digest))
+
+    # --- after logging: behave like the logged version ---------------------------
+    def __getattr__(self, attr: str) -> Any:
+        logged = self.__dict__.get("logged")
+        if logged is not None and not attr.startswith("_"):
+            return getattr(logged, attr)
+        if attr in {"version", "aliases", "download", "qualified_name"}:
+            raise InvalidInputError(
+                f"The artifact {self.__dict__.get('name')} is not logged yet; call run.log_artifact first."
+            )
+        raise AttributeError(attr)
+
+    def wait(self) -> Artifact:
+        """W&B compatibility: logging is synchronous here, so this returns at once."""
+        return self
+
+
+class ArtifactVersion:
+    """A logged version, as returned by ``use_artifact`` / ``log_artifact`` / ``Api.artifact``.
+
+    Attribute names follow W&B: ``version`` ("v3"), ``aliases`` (incl. ``latest``),
+    ``digest``, ``description``, ``metadata``, ``manifest.entries``. Change
+    ``description`` or ``aliases`` and call :meth:`save` to store the edit.
+    """
+
+    def __init__(self, registry: Registry, info: VersionInfo):
+        self._registry = registry
+        self._set(info)
+
+    def _set(self, info: VersionInfo) -> None:
+        self.info = info
+        self.description = info.description
+        self.aliases = list(info.aliases)
+
+    def __repr__(self) -> str:
+        return f"<ArtifactVersion {self.qualified_name} ({self.type}) aliases={self.aliases}>"
+
+    project = property(lambda self: self.info.project)
+    type = property(lambda self: self.info.type)
+    version = property(lambda self: self.info.version)
+    digest = property(lambda self: self.info.digest)
+    metadata = property(lambda self: dict(self.info.metadata))
+    created_at = property(lambda self: self.info.created_at)
+    file_count = property(lambda self: self.info.file_count)
+    size = property(lambda self: self.info.total_size)
+    qualified_name = property(lambda self: self.info.qualified_name)
+    source_name = property(lambda self: self.info.artifact)
+
+    @property
+    def name(self) -> str:
+        """``name:vN`` as W&B spells a logged artifact's name."""
+        return f"{self.info.artifact}:{self.info.version}"
+
+    @property
+    def manifest(self) -> Manifest:
+        return self._registry.manifest(self.info)
+
+    def get_entry(self, name: str) -> ManifestEntry:
+        try:
+            return self.manifest.entries[name]
+        except KeyError:
+            raise NotFoundError(f"{self.qualified_name} has no entry {name!r}.") from None
+
+    def download(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        *,
+        skip_changed: bool = False,
+        progress_sink: ProgressSink | None = None,
+    ) -> str:
+        """Download every file at its recorded object version; returns the folder.
+
+        Default folder: ``./artifacts/<name>:<version>`` (as W&B). See
+        :func:`shanty.download.download_manifest` for the checks made.
+        """
+        report = self.download_report(root, skip_changed=skip_changed, progress_sink=progress_sink)
+        return str(report.root)
+
+    def download_report(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        *,
+        skip_changed: bool = False,
+        progress_sink: ProgressSink | None = None,
+    ) -> DownloadReport:
+        """Like :meth:`download`, returning what was fetched, present and skipped."""
+        target = root if root is not None else os.path.join("artifacts", self.name)
+        return download_manifest(
+            self._registry, self.manifest, target, skip_changed=skip_changed, progress_sink=progress_sink
+        )
+
+    def save(self) -> ArtifactVersion:
+        """Store edits to ``description`` and ``aliases`` (``latest`` is derived and ignored)."""
+        registry, info = self._registry, self.info
+        wanted = {a for a in self.aliases if a != "latest"}
+        current = {a for a in info.aliases if a != "latest"}
+        if wanted - current:
+            registry.set_aliases(info, wanted - current)
+        if current - wanted:
+            registry.remove_aliases(info.project, info.artifact, current - wanted)
+        if self.description != info.description:
+            registry.set_note(info, self.description)
+        self._set(registry.versions(info.project, info.artifact)[info.index])
+        return self
+
+    def logged_by(self) -> RunInfo | None:
+        """The run that logged this version, if it was logged by a run."""
+        return next((r for r in self._registry.runs(self.project) if r.id == self.info.run_id), None)
+
+    def used_by(self) -> list[RunInfo]:
+        """Runs that used this version."""
+        return self._registry.used_by(self.info)

@@ -1,0 +1,279 @@
+"""The ``shanty`` command line.
+
+Every command maps to one library call and prints its result; errors a user
+can act on print one line and exit 1 (usage errors exit 2), never a traceback.
+The registry root is ``--registry``, else ``$SHANTY_ROOT``, else ``~/.shanty``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from . import api
+from .artifact import Artifact, ArtifactVersion
+from .errors import ShantyError
+from .formatting import diff_to_json, diff_to_markdown, diff_to_text, entry_to_json, human_size
+from .manifest import Manifest
+from .names import check_alias, check_name, parse_artifact_ref
+
+__all__ = ["build_parser", "main"]
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return "\n".join(fmt.format(*r).rstrip() for r in [header, *rows])
+
+
+def _version(args: argparse.Namespace, ref: str) -> ArtifactVersion:
+    return api.Api(args.registry).artifact(ref)
+
+
+def cmd_ref_add(args: argparse.Namespace) -> None:
+    check_name(args.project, "Project")  # before listing: a typo should not cost a bucket scan
+    for alias in args.alias:
+        check_alias(alias)
+    artifact = Artifact(args.name, type=args.type, description=args.note)
+    for uri in args.uri:
+        artifact.add_reference(uri, name=args.entry_name, checksum=not args.no_checksum, max_objects=args.max_objects)
+    with api.Run(project=args.project, job_type=args.job_type, root=args.registry) as run:
+        before = {v.digest for v in _safe_versions(run.registry, args.project, args.name)}
+        logged = run.log_artifact(artifact, aliases=args.alias)
+    state = "unchanged, no new version" if logged.digest in before else "new version"
+    print(f"{logged.qualified_name}  {logged.file_count} files  {human_size(logged.size)}  ({state})")
+
+
+def _safe_versions(registry, project: str, name: str) -> list:
+    try:
+        return registry.versions(project, name)
+    except ShantyError:
+        return []
+
+
+def cmd_projects(args: argparse.Namespace) -> None:
+    for project in api.Api(args.registry).projects():
+        print(project)
+
+
+def cmd_artifacts(args: argparse.Namespace) -> None:
+    rows = [
+        [a.name, a.type, str(a.version_count), a.latest.version, human_size(a.latest.total_size)]
+        for a in api.Api(args.registry).artifacts(args.project)
+    ]
+    print(_table(rows, ["artifact", "type", "versions", "latest", "size"]))
+
+
+def cmd_versions(args: argparse.Namespace) -> None:
+    rows = [
+        [
+            v.version,
+            ",".join(v.aliases),
+            v.created_at[:19].replace("T", " "),
+            v.info.job_type or "",
+            str(v.file_count),
+            human_size(v.size),
+            v.digest[:12],
+            v.description or "",
+        ]
+        for v in api.Api(args.registry).versions(args.artifact)
+    ]
+    print(_table(rows, ["version", "aliases", "created", "job", "files", "size", "digest", "note"]))
+
+
+def cmd_files(args: argparse.Namespace) -> None:
+    entries = list(_version(args, args.ref).manifest)
+    if args.search:
+        entries = [e for e in entries if args.search.lower() in e.path.lower()]
+    entries = entries[: args.limit] if args.limit else entries
+    if args.json:
+        print(json.dumps([entry_to_json(e) for e in entries], indent=2))
+        return
+    rows = [[e.path, str(e.size), e.digest, e.version or "", e.ref or "(stored)"] for e in entries]
+    print(_table(rows, ["path", "size", "digest", "object version", "reference"]))
+
+
+def cmd_diff(args: argparse.Namespace) -> None:
+    client = api.Api(args.registry)
+    old, new = client.artifact(args.old), client.artifact(args.new)
+    diff = client.diff(old, new)
+    if args.format == "json":
+        print(json.dumps(diff_to_json(diff, old.qualified_name, new.qualified_name, args.all), indent=2))
+    elif args.format == "markdown":
+        print(diff_to_markdown(diff, old.qualified_name, new.qualified_name))
+    else:
+        print(diff_to_text(diff, old.qualified_name, new.qualified_name, args.all))
+
+
+def cmd_alias_set(args: argparse.Namespace) -> None:
+    version = _version(args, args.ref)
+    info = api.Api(args.registry).registry.set_aliases(version.info, args.aliases)
+    print(f"{info.qualified_name}: {', '.join(info.aliases)}")
+
+
+def cmd_alias_rm(args: argparse.Namespace) -> None:
+    ref = parse_artifact_ref(args.artifact)
+    if ref.project is None:
+        raise ShantyError(f"Write the artifact as 'project/{ref.name}'.")
+    api.Api(args.registry).registry.remove_aliases(ref.project, ref.name, args.aliases)
+    print(f"removed {', '.join(args.aliases)} from {ref.project}/{ref.name}")
+
+
+def cmd_note(args: argparse.Namespace) -> None:
+    version = _version(args, args.ref)
+    version.description = args.text
+    version.save()
+    print(f"{version.qualified_name}: note saved")
+
+
+def cmd_download(args: argparse.Namespace) -> None:
+    version = _version(args, args.ref)
+    report = version.download_report(args.root, skip_changed=args.skip_changed)
+    print(f"{report.root}: {len(report.downloaded)} downloaded, {len(report.present)} already present")
+    for path in report.changed:
+        print(f"skipped (changed since logged): {path}", file=sys.stderr)
+
+
+def cmd_manifest_export(args: argparse.Namespace) -> None:
+    text = json.dumps(_version(args, args.ref).manifest.to_wandb_json(), indent=2)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    else:
+        print(text)
+
+
+def cmd_manifest_import(args: argparse.Namespace) -> None:
+    path = Path(args.file)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ShantyError(f"No file at {path}.") from None
+    except json.JSONDecodeError as exc:
+        raise ShantyError(f"{path} is not valid JSON (line {exc.lineno}); export the manifest again.") from None
+    manifest = Manifest.from_wandb_json(data, where=str(path))
+    with api.Run(project=args.project, job_type="import", root=args.registry) as run:
+        registry = run.registry
+        info, created = registry.commit_version(
+            args.project,
+            args.name,
+            type=args.type,
+            manifest=manifest,
+            description=args.note,
+            run={"id": run.id, "job_type": "import"},
+        )
+    print(
+        f"{info.qualified_name}  {info.file_count} files ({'new version' if created else 'unchanged, no new version'})"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="shanty", description="Version media in buckets by reference; list, diff and download versions."
+    )
+    parser.add_argument("--registry", metavar="URI", help="registry root (default: $SHANTY_ROOT, else ~/.shanty)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func: Callable[[argparse.Namespace], None], help: str, parent=sub) -> argparse.ArgumentParser:
+        p = parent.add_parser(name, help=help, description=help)
+        p.set_defaults(func=func)
+        return p
+
+    ref = sub.add_parser("ref", help="track objects by reference").add_subparsers(
+        dest="ref_command", required=True, metavar="ACTION"
+    )
+    p = add(
+        "add",
+        cmd_ref_add,
+        "Log a bucket prefix, folder or object as a new artifact version (none if nothing changed).",
+        ref,
+    )
+    p.add_argument("uri", nargs="+", help="s3://, gs://, file:// URI or local path")
+    p.add_argument("--project", required=True)
+    p.add_argument("--name", required=True, help="artifact name")
+    p.add_argument("--type", required=True, help="artifact type, e.g. raw_data")
+    p.add_argument("--alias", action="append", default=[], help="alias to set (repeatable)")
+    p.add_argument("--note", help="note (description) for the version")
+    p.add_argument("--job-type", default="cli", help="job type recorded for lineage (default: cli)")
+    p.add_argument("--entry-name", help="path prefix for the entries (or the name of a single object)")
+    p.add_argument("--max-objects", type=int, help="fail if more objects than this are found")
+    p.add_argument(
+        "--no-checksum",
+        action="store_true",
+        help="for local files: fingerprint by size and mtime instead of reading bytes",
+    )
+
+    add("projects", cmd_projects, "List projects.")
+    add("artifacts", cmd_artifacts, "List a project's artifacts.").add_argument("project")
+    add("versions", cmd_versions, "List an artifact's versions.").add_argument("artifact", help="project/name")
+    p = add("files", cmd_files, "List a version's files.")
+    p.add_argument("ref", help="project/name:version")
+    p.add_argument("--search", help="only paths containing this text")
+    p.add_argument("--limit", type=int, help="at most this many files")
+    p.add_argument("--json", action="store_true")
+
+    p = add("diff", cmd_diff, "Compare two versions: added, removed, modified, renamed files.")
+    p.add_argument("old", help="project/name:v0")
+    p.add_argument("new", help="project/name:v1")
+    p.add_argument("--json", dest="format", action="store_const", const="json", default="text", help="print JSON")
+    p.add_argument(
+        "--markdown", dest="format", action="store_const", const="markdown", help="print Markdown (for a pull request)"
+    )
+    p.add_argument("--all", action="store_true", help="list unchanged files too")
+
+    alias = sub.add_parser("alias", help="set or remove aliases").add_subparsers(
+        dest="alias_command", required=True, metavar="ACTION"
+    )
+    p = add("set", cmd_alias_set, "Point aliases at a version (they move off any other version).", alias)
+    p.add_argument("ref", help="project/name:version")
+    p.add_argument("aliases", nargs="+")
+    p = add("rm", cmd_alias_rm, "Remove aliases from an artifact.", alias)
+    p.add_argument("artifact", help="project/name")
+    p.add_argument("aliases", nargs="+")
+
+    p = add("note", cmd_note, "Set the note (description) of a version.")
+    p.add_argument("ref", help="project/name:version")
+    p.add_argument("text")
+
+    p = add("download", cmd_download, "Download a version's files at their recorded object versions.")
+    p.add_argument("ref", help="project/name:version")
+    p.add_argument("--root", required=True, help="folder to download into")
+    p.add_argument(
+        "--skip-changed", action="store_true", help="skip (and report) files that changed since they were logged"
+    )
+
+    manifest = sub.add_parser("manifest", help="W&B manifest import/export").add_subparsers(
+        dest="manifest_command", required=True, metavar="ACTION"
+    )
+    p = add("export", cmd_manifest_export, "Write a version's manifest as W&B's wandb_manifest.json.", manifest)
+    p.add_argument("ref")
+    p.add_argument("--out", help="file to write (default: stdout)")
+    p = add("import", cmd_manifest_import, "Log a W&B wandb_manifest.json as a new version.", manifest)
+    p.add_argument("file")
+    p.add_argument("--project", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--type", required=True)
+    p.add_argument("--note")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (0 ok, 1 user-facing error, 2 usage, 130 interrupted)."""
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except ShantyError as exc:
+        print(f"shanty: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("shanty: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

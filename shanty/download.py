@@ -1,0 +1,119 @@
+"""Download a version's files, each at its recorded object version, verified.
+
+Files already present with the right content are skipped; every file lands
+through a temp file and a rename, so an interrupted download never leaves a
+truncated file that looks complete.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from .digests import b64_to_hex, file_matches
+from .errors import ChangedObjectError, MalformedError, NotFoundError
+from .manifest import Manifest, ManifestEntry, check_entry_path
+from .progress import Progress, ProgressSink
+from .registry import Registry
+from .storage import storage_for
+
+__all__ = ["DOWNLOAD_WORKERS", "DownloadReport", "download_manifest"]
+
+DOWNLOAD_WORKERS = 8
+
+
+@dataclass(frozen=True)
+class DownloadReport:
+    """What a download did: paths fetched, already present, and skipped as changed."""
+
+    root: Path
+    downloaded: tuple[str, ...]
+    present: tuple[str, ...]
+    changed: tuple[str, ...]
+
+
+def _target(root: Path, entry: ManifestEntry) -> Path:
+    # Manifests may come from elsewhere (W&B imports, a shared bucket):
+    # re-check that no entry path can escape the download root.
+    try:
+        rel = check_entry_path(entry.path)
+    except Exception as exc:
+        raise MalformedError(
+            f"The manifest entry {entry.path!r} would be written outside the download folder; refusing."
+        ) from exc
+    target = (root / rel).resolve()
+    if not target.is_relative_to(root):
+        raise MalformedError(
+            f"The manifest entry {entry.path!r} would be written outside the download folder; refusing."
+        )
+    return target
+
+
+def _fetch(registry: Registry, entry: ManifestEntry, temp: Path) -> None:
+    if entry.ref is None:
+        registry.storage.download(registry.uri(registry.object_key(b64_to_hex(entry.digest))), None, temp)
+    else:
+        storage_for(entry.ref).download(entry.ref, entry.version, temp)
+
+
+def download_manifest(
+    registry: Registry,
+    manifest: Manifest,
+    root: str | os.PathLike[str],
+    *,
+    skip_changed: bool = False,
+    workers: int = DOWNLOAD_WORKERS,
+    progress_sink: ProgressSink | None = None,
+) -> DownloadReport:
+    """Download every entry of ``manifest`` below ``root``.
+
+    An entry whose source changed since it was logged and has no recorded
+    object version to fall back on is *changed*: with ``skip_changed`` it is
+    left out and reported, otherwise ChangedObjectError names all of them
+    (after the other files were downloaded).
+    """
+    root_path = Path(root).expanduser().resolve()
+    root_path.mkdir(parents=True, exist_ok=True)
+    entries = sorted(manifest, key=lambda e: e.path)
+    targets = {e.path: _target(root_path, e) for e in entries}
+
+    def one(entry: ManifestEntry) -> tuple[str, str]:
+        target = targets[entry.path]
+        if target.is_file() and file_matches(target, entry.digest, entry.extra):
+            return "present", entry.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp = target.parent / f".{target.name}.part-{uuid.uuid4().hex}"
+        try:
+            try:
+                _fetch(registry, entry, temp)
+            except NotFoundError:
+                if entry.version is None:  # deleted from an unversioned store
+                    return "changed", entry.path
+                raise
+            if file_matches(temp, entry.digest, entry.extra) is False:
+                if entry.version is None:
+                    return "changed", entry.path
+                raise MalformedError(
+                    f"{entry.ref} at version {entry.version} does not match its recorded checksum; the store returned other bytes."
+                )
+            os.replace(temp, target)
+            return "downloaded", entry.path
+        finally:
+            temp.unlink(missing_ok=True)
+
+    results: dict[str, list[str]] = {"downloaded": [], "present": [], "changed": []}
+    with Progress("download", len(entries), progress_sink) as bar, ThreadPoolExecutor(max(1, workers)) as pool:
+        for outcome, path in pool.map(one, entries):
+            results[outcome].append(path)
+            bar.advance()
+    if results["changed"] and not skip_changed:
+        names = ", ".join(results["changed"][:10]) + (" ..." if len(results["changed"]) > 10 else "")
+        raise ChangedObjectError(
+            f"{len(results['changed'])} referenced file(s) changed since they were logged and no older version can be "
+            f"fetched: {names}; log a new version, or pass skip_changed=True (--skip-changed) to download the rest.",
+            results["changed"],
+        )
+    return DownloadReport(root_path, *(tuple(results[k]) for k in ("downloaded", "present", "changed")))

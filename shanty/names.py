@@ -1,0 +1,68 @@
+"""Names of projects, artifacts and aliases, and artifact references.
+
+Names become path segments in the registry, so they are restricted to a
+safe alphabet; this is also what keeps registry keys free of traversal.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .errors import InvalidInputError
+
+__all__ = ["VERSION_ALIAS", "ArtifactRef", "check_alias", "check_name", "parse_artifact_ref"]
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+VERSION_ALIAS = re.compile(r"^v(\d+)$")
+
+
+def check_name(name: str, what: str) -> str:
+    """Validate a project or artifact name (letters, digits, ``_ . -``)."""
+    if not isinstance(name, str) or not _NAME.match(name) or name in {".", ".."}:
+        raise InvalidInputError(
+            f"{what} name {name!r} is not allowed; use letters, digits, '_', '.' or '-' (starting with a letter or digit)."
+        )
+    return name
+
+
+def check_alias(alias: str) -> str:
+    """Validate an alias you may set: not ``latest``, not a version like ``v3``."""
+    check_name(alias, "Alias")
+    if alias == "latest" or VERSION_ALIAS.match(alias):
+        raise InvalidInputError(
+            f"The alias {alias!r} is reserved: 'latest' and 'vN' are always derived from the versions."
+        )
+    return alias
+
+
+@dataclass(frozen=True)
+class ArtifactRef:
+    """``project/name:selector``; ``selector`` is ``latest``, ``vN`` or an alias."""
+
+    project: str | None
+    name: str
+    selector: str = "latest"
+
+    def __str__(self) -> str:
+        prefix = f"{self.project}/" if self.project else ""
+        return f"{prefix}{self.name}:{self.selector}"
+
+
+def parse_artifact_ref(text: str, default_project: str | None = None) -> ArtifactRef:
+    """Parse ``name``, ``name:alias``, ``project/name:v3`` or ``entity/project/name:alias``.
+
+    The entity part of a W&B path is accepted and ignored, so ported code runs.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInputError("An empty artifact reference was given; write it as 'project/name:latest'.")
+    path, _, selector = text.strip().partition(":")
+    parts = path.split("/")
+    if len(parts) > 3 or any(not p for p in parts):
+        raise InvalidInputError(f"Cannot read the artifact reference {text!r}; write it as 'project/name:alias'.")
+    name = check_name(parts[-1], "Artifact")
+    project = check_name(parts[-2], "Project") if len(parts) >= 2 else default_project
+    selector = selector or "latest"
+    if selector != "latest" and not VERSION_ALIAS.match(selector):
+        check_name(selector, "Alias")
+    return ArtifactRef(project, name, selector)

@@ -1,0 +1,421 @@
+"""The registry: projects, artifacts, versions, aliases, notes and runs, as files.
+
+Layout under the root URI (see docs/architecture.md):
+
+    shanty.json                                   format marker
+    manifests/<sha256>.parquet                    manifests, content-addressed
+    objects/md5/<hh>/<hex>                        files added by value
+    projects/<p>/artifacts/<a>/log/<seq>.json     the artifact's append-only log
+    projects/<p>/runs/<run_id>.json               run records (lineage)
+
+Everything about an artifact is an append-only log of immutable records
+(``version``, ``alias``, ``unalias``, ``note``). A record is appended by a
+create-if-absent write of the next sequence number, the one primitive every
+backend offers atomically; losers of a race re-read and retry. So concurrent
+writers never collide, a record is visible only when complete, version numbers
+are dense and stable (the n-th ``version`` record is ``vn``), and ``latest``
+is derived, never stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import re
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .errors import ConflictError, InvalidInputError, MalformedError, NotFoundError
+from .manifest import Manifest
+from .names import VERSION_ALIAS, ArtifactRef, check_alias, check_name
+from .records import ArtifactInfo, RunInfo, VersionInfo
+from .storage import Storage, storage_for
+from .uris import join_uri, to_uri
+
+__all__ = ["Registry", "default_root", "now_iso"]
+
+_SEQ = re.compile(r"^(\d{10})\.json$")
+MAX_APPEND_ATTEMPTS = 200
+
+
+def default_root() -> str:
+    """``$SHANTY_ROOT`` if set, else ``~/.shanty`` (a local folder)."""
+    return os.environ.get("SHANTY_ROOT") or os.path.join(os.path.expanduser("~"), ".shanty")
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class _State:
+    """An artifact's state, replayed from its log."""
+
+    def __init__(self) -> None:
+        self.versions: list[dict[str, Any]] = []
+        self.alias_of: dict[str, int] = {}
+        self.notes: dict[int, str | None] = {}
+
+    def apply(self, record: dict[str, Any]) -> None:
+        op = record["op"]
+        if op == "version":
+            index = len(self.versions)
+            self.versions.append(record)
+            self.notes[index] = record.get("description")
+            for alias in record.get("aliases", []):
+                self.alias_of[alias] = index
+        elif op == "alias":
+            for alias in record["aliases"]:
+                self.alias_of[alias] = record["version"]
+        elif op == "unalias":
+            for alias in record["aliases"]:
+                self.alias_of.pop(alias, None)
+        elif op == "note":
+            self.notes[record["version"]] = record["text"]
+
+    def info(self, project: str, artifact: str, index: int) -> VersionInfo:
+        record = self.versions[index]
+        aliases = sorted(a for a, i in self.alias_of.items() if i == index)
+        if index == len(self.versions) - 1:
+            aliases.insert(0, "latest")
+        run = record.get("run") or {}
+        return VersionInfo(
+            project=project,
+            artifact=artifact,
+            index=index,
+            type=record["type"],
+            digest=record["digest"],
+            manifest_key=record["manifest"],
+            file_count=record["file_count"],
+            total_size=record["total_size"],
+            created_at=record["time"],
+            description=self.notes.get(index),
+            metadata=record.get("metadata") or {},
+            aliases=tuple(aliases),
+            run_id=run.get("id"),
+            job_type=run.get("job_type"),
+        )
+
+
+def _check_record(record: Any, where: str) -> dict[str, Any]:
+    required = {
+        "version": ("type", "digest", "manifest", "file_count", "total_size", "time"),
+        "alias": ("version", "aliases"),
+        "unalias": ("aliases",),
+        "note": ("version", "text"),
+    }
+    if not isinstance(record, dict) or record.get("op") not in required:
+        raise MalformedError(
+            f"The registry record {where} is damaged (unknown content); restore it from a backup or remove it."
+        )
+    missing = [key for key in required[record["op"]] if key not in record]
+    if missing:
+        raise MalformedError(
+            f"The registry record {where} is damaged (missing {', '.join(missing)}); restore it from a backup."
+        )
+    return record
+
+
+class Registry:
+    """Read and write a registry rooted at ``root`` (a local path or URI)."""
+
+    def __init__(self, root: str | os.PathLike[str] | None = None, storage: Storage | None = None):
+        self.root = to_uri(root if root is not None else default_root()).rstrip("/")
+        self.storage = storage or storage_for(self.root)
+        self._records: dict[str, dict[str, Any]] = {}  # immutable once written: cache forever
+        self._manifests: dict[str, Manifest] = {}
+
+    def __repr__(self) -> str:
+        return f"Registry({self.root!r})"
+
+    def uri(self, *parts: str) -> str:
+        return join_uri(self.root, *parts)
+
+    # --- reading -------------------------------------------------------------
+    def projects(self) -> list[str]:
+        """Names of the projects that hold artifacts or runs."""
+        return self.storage.list_names(self.uri("projects"))
+
+    def artifact_names(self, project: str) -> list[str]:
+        check_name(project, "Project")
+        return self.storage.list_names(self.uri("projects", project, "artifacts"))
+
+    def artifacts(self, project: str) -> list[ArtifactInfo]:
+        """Every artifact of ``project`` with its type, version count and latest version."""
+        out = []
+        for name in self.artifact_names(project):
+            state = self._state(project, name)
+            if state.versions:
+                latest = state.info(project, name, len(state.versions) - 1)
+                out.append(ArtifactInfo(project, name, latest.type, len(state.versions), latest))
+        return out
+
+    def _log_dir(self, project: str, artifact: str) -> str:
+        check_name(project, "Project")
+        check_name(artifact, "Artifact")
+        return self.uri("projects", project, "artifacts", artifact, "log")
+
+    def _read_log(self, project: str, artifact: str) -> list[dict[str, Any]]:
+        log_dir = self._log_dir(project, artifact)
+        keys = [join_uri(log_dir, n) for n in self.storage.list_names(log_dir) if _SEQ.match(n)]
+        missing = [k for k in keys if k not in self._records]
+
+        def load(key: str) -> tuple[str, dict[str, Any]]:
+            try:
+                return key, _check_record(json.loads(self.storage.read_bytes(key)), key)
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise MalformedError(f"The registry record {key} is not valid JSON; restore it from a backup.") from exc
+
+        if len(missing) > 4:  # bucket round trips dominate: fetch in parallel
+            with ThreadPoolExecutor(16) as pool:
+                self._records.update(pool.map(load, missing))
+        else:
+            self._records.update(map(load, missing))
+        return [self._records[k] for k in keys]
+
+    def _state(self, project: str, artifact: str) -> _State:
+        state = _State()
+        for record in self._read_log(project, artifact):
+            state.apply(record)
+        return state
+
+    def versions(self, project: str, artifact: str) -> list[VersionInfo]:
+        """All versions, oldest first. Raises NotFoundError if the artifact has none."""
+        state = self._state(project, artifact)
+        if not state.versions:
+            raise NotFoundError(
+                f"No artifact {project}/{artifact} exists in {self.root}; check the name or log it first."
+            )
+        return [state.info(project, artifact, i) for i in range(len(state.versions))]
+
+    def resolve(self, ref: ArtifactRef) -> VersionInfo:
+        """The version a reference points to (``latest``, ``vN`` or an alias)."""
+        if ref.project is None:
+            raise InvalidInputError(
+                f"The reference {ref} names no project; write it as 'project/{ref.name}:{ref.selector}'."
+            )
+        state = self._state(ref.project, ref.name)
+        if not state.versions:
+            raise NotFoundError(
+                f"No artifact {ref.project}/{ref.name} exists in {self.root}; check the name or log it first."
+            )
+        if ref.selector == "latest":
+            index = len(state.versions) - 1
+        elif match := VERSION_ALIAS.match(ref.selector):
+            index = int(match.group(1))
+            if index >= len(state.versions):
+                raise NotFoundError(
+                    f"{ref.project}/{ref.name} has no version {ref.selector}; the newest is v{len(state.versions) - 1}."
+                )
+        elif ref.selector in state.alias_of:
+            index = state.alias_of[ref.selector]
+        else:
+            known = ", ".join(sorted(state.alias_of)) or "none"
+            raise NotFoundError(f"{ref.project}/{ref.name} has no alias {ref.selector!r} (aliases: {known}).")
+        return state.info(ref.project, ref.name, index)
+
+    def manifest(self, version: VersionInfo) -> Manifest:
+        """The manifest of a version (cached: manifests are immutable)."""
+        key = self.uri(version.manifest_key)
+        if key not in self._manifests:
+            self._manifests[key] = Manifest.from_parquet_bytes(self.storage.read_bytes(key), where=key)
+        return self._manifests[key]
+
+    # --- writing -------------------------------------------------------------
+    def _append(
+        self, project: str, artifact: str, build: Callable[[_State], dict[str, Any] | None]
+    ) -> tuple[_State, dict[str, Any] | None]:
+        """Append the record ``build(state)`` returns, retrying when another writer wins the slot.
+
+        ``build`` sees the current state each attempt and may return None to
+        write nothing. Returns the state including the new record.
+        """
+        log_dir = self._log_dir(project, artifact)
+        self._ensure_marker()
+        for attempt in range(MAX_APPEND_ATTEMPTS):
+            records = self._read_log(project, artifact)
+            state = _State()
+            for record in records:
+                state.apply(record)
+            record = build(state)
+            if record is None:
+                return state, None
+            record.setdefault("time", now_iso())
+            key = join_uri(log_dir, f"{len(records):010d}.json")
+            data = json.dumps(record, sort_keys=True).encode()
+            if self.storage.create_if_absent(key, data):
+                self._records[key] = record
+                state.apply(record)
+                return state, record
+            time.sleep(random.uniform(0, 0.01 * min(attempt + 1, 10)))  # back off a little under contention
+        raise ConflictError(f"Could not write to {project}/{artifact}: other writers kept winning; try again.")
+
+    def _ensure_marker(self) -> None:
+        marker = self.uri("shanty.json")
+        if not self.storage.exists(marker):
+            self.storage.create_if_absent(marker, json.dumps({"format": 1, "created": now_iso()}).encode())
+
+    def put_manifest(self, manifest: Manifest) -> str:
+        """Store a manifest (content-addressed, so idempotent); returns its key."""
+        data = manifest.to_parquet_bytes()
+        key = f"manifests/{hashlib.sha256(data).hexdigest()}.parquet"
+        if not self.storage.exists(self.uri(key)):
+            self.storage.write_bytes(self.uri(key), data)
+        return key
+
+    def commit_version(
+        self,
+        project: str,
+        artifact: str,
+        *,
+        type: str,
+        manifest: Manifest,
+        description: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        aliases: Iterable[str] = (),
+        run: dict[str, Any] | None = None,
+    ) -> tuple[VersionInfo, bool]:
+        """Commit ``manifest`` as the next version, unless identical content exists.
+
+        Returns ``(version, created)``. When a version with the same digest
+        exists, no version is written: that version is returned (``created``
+        False) and ``aliases`` are applied to it.
+        """
+        check_name(type, "Artifact type")
+        aliases = sorted({check_alias(a) for a in aliases})
+        if not len(manifest):
+            raise InvalidInputError(
+                f"The artifact {artifact} has no files; add a reference or a file before logging it."
+            )
+        digest = manifest.digest
+        manifest_key = self.put_manifest(manifest)  # before the claim: a visible version is complete
+        try:
+            json.dumps(metadata or {})
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(
+                f"The metadata of {artifact} is not JSON-serialisable ({exc}); use plain values."
+            ) from exc
+
+        def build(state: _State) -> dict[str, Any] | None:
+            if state.versions and state.versions[0]["type"] != type:
+                raise InvalidInputError(
+                    f"{project}/{artifact} has type {state.versions[0]['type']!r}, not {type!r}; use another name or the same type."
+                )
+            for index, record in enumerate(state.versions):
+                if record["digest"] == digest:
+                    todo = [a for a in aliases if state.alias_of.get(a) != index]
+                    return {"op": "alias", "version": index, "aliases": todo} if todo else None
+            return {
+                "op": "version",
+                "type": type,
+                "digest": digest,
+                "manifest": manifest_key,
+                "file_count": len(manifest),
+                "total_size": manifest.total_size,
+                "description": description,
+                "metadata": metadata or {},
+                "aliases": aliases,
+                "run": run,
+            }
+
+        state, record = self._append(project, artifact, build)
+        created = record is not None and record["op"] == "version"
+        index = (
+            len(state.versions) - 1
+            if created
+            else next(i for i, r in enumerate(state.versions) if r["digest"] == digest)
+        )
+        return state.info(project, artifact, index), created
+
+    def set_aliases(self, version: VersionInfo, aliases: Iterable[str]) -> VersionInfo:
+        """Point ``aliases`` at ``version`` (moving them off any other version)."""
+        wanted = sorted({check_alias(a) for a in aliases})
+
+        def build(state: _State) -> dict[str, Any] | None:
+            todo = [a for a in wanted if state.alias_of.get(a) != version.index]
+            return {"op": "alias", "version": version.index, "aliases": todo} if todo else None
+
+        state, _ = self._append(version.project, version.artifact, build)
+        return state.info(version.project, version.artifact, version.index)
+
+    def remove_aliases(self, project: str, artifact: str, aliases: Iterable[str]) -> None:
+        """Remove aliases from whichever version holds them; unknown aliases are an error."""
+        wanted = sorted(set(aliases))
+
+        def build(state: _State) -> dict[str, Any] | None:
+            unknown = [a for a in wanted if a not in state.alias_of]
+            if unknown:
+                raise NotFoundError(f"{project}/{artifact} has no alias {', '.join(unknown)}.")
+            return {"op": "unalias", "aliases": wanted}
+
+        self._append(project, artifact, build)
+
+    def set_note(self, version: VersionInfo, text: str | None) -> VersionInfo:
+        """Replace the note (description) of a version."""
+
+        def build(state: _State) -> dict[str, Any] | None:
+            if state.notes.get(version.index) == text:
+                return None
+            return {"op": "note", "version": version.index, "text": text}
+
+        state, _ = self._append(version.project, version.artifact, build)
+        return state.info(version.project, version.artifact, version.index)
+
+    # --- files stored by value ---------------------------------------------------
+    def object_key(self, md5_hex: str) -> str:
+        return f"objects/md5/{md5_hex[:2]}/{md5_hex}"
+
+    def put_object(self, path: Path, md5_hex: str) -> None:
+        """Copy a local file into the content-addressed object store (once)."""
+        uri = self.uri(self.object_key(md5_hex))
+        if not self.storage.exists(uri):
+            self.storage.write_bytes(uri, Path(path).read_bytes())
+
+    # --- runs ----------------------------------------------------------------------
+    def write_run(self, run: RunInfo) -> None:
+        """Write a run record (one writer per run id, so overwriting is safe)."""
+        record = {
+            "id": run.id,
+            "project": run.project,
+            "job_type": run.job_type,
+            "name": run.name,
+            "started_at": run.started_at,
+            "finished_at": run.finished_at,
+            "state": run.state,
+            "config": dict(run.config),
+            "logged": list(run.logged),
+            "used": list(run.used),
+        }
+        self._ensure_marker()
+        self.storage.write_bytes(
+            self.uri("projects", run.project, "runs", f"{run.id}.json"), json.dumps(record, sort_keys=True).encode()
+        )
+
+    def runs(self, project: str) -> list[RunInfo]:
+        """All runs of a project, oldest first."""
+        check_name(project, "Project")
+        runs_dir = self.uri("projects", project, "runs")
+        out = []
+        for name in self.storage.list_names(runs_dir):
+            if not name.endswith(".json"):
+                continue
+            key = join_uri(runs_dir, name)
+            try:
+                data = json.loads(self.storage.read_bytes(key))
+                data["logged"] = tuple(data.get("logged", ()))
+                data["used"] = tuple(data.get("used", ()))
+                out.append(RunInfo(**data))
+            except (json.JSONDecodeError, TypeError) as exc:
+                raise MalformedError(
+                    f"The run record {key} is damaged; restore it from a backup or remove it."
+                ) from exc
+        return sorted(out, key=lambda r: r.started_at)
+
+    def used_by(self, version: VersionInfo) -> list[RunInfo]:
+        """Runs that used ``version`` (lineage, consumer side)."""
+        return [r for r in self.runs(version.project) if version.qualified_name in r.used]

@@ -1,0 +1,189 @@
+"""``file://`` storage: local folders used as buckets and as registry roots.
+
+Digests are computed from content (streamed, in parallel threads: reading and
+hashing release the GIL). Local files have no object versions, so a file that
+changed after it was logged can only be detected, not fetched as it was.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import shutil
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ..digests import md5_b64_file
+from ..errors import InvalidInputError, NotFoundError, StorageError
+from ..progress import Progress
+from ..uris import parse_uri
+from .base import ObjectInfo
+
+__all__ = ["FileStorage"]
+
+HASH_WORKERS = min(8, (os.cpu_count() or 2) * 2)
+BATCH = 256  # files per task: a future per file costs more than hashing a small file
+
+
+def _path(uri: str) -> Path:
+    parsed = parse_uri(uri)
+    if parsed.scheme != "file":
+        raise InvalidInputError(f"{uri!r} is not a file:// URI.")
+    return Path(parsed.key)
+
+
+_SMALL = 1 << 20
+
+
+def _info(path: str, relpath: str, checksum: bool = True) -> ObjectInfo:
+    # One open + fstat + read per small file: the syscalls are the cost here.
+    with open(path, "rb") as handle:
+        stat = os.fstat(handle.fileno())
+        if not checksum:
+            digest = f"{stat.st_size}-{stat.st_mtime_ns}"  # a fingerprint that still notices most edits
+        elif stat.st_size <= _SMALL:
+            digest = base64.b64encode(hashlib.md5(handle.read()).digest()).decode("ascii")
+        else:
+            digest = md5_b64_file(path)
+    return ObjectInfo(
+        uri="file://" + path,
+        relpath=relpath,
+        size=stat.st_size,
+        digest=digest,
+        version=None,
+        extra={"last_modified": datetime.fromtimestamp(stat.st_mtime, UTC).isoformat()},
+    )
+
+
+def _walk(root: str, max_objects: int | None) -> list[tuple[str, str]]:
+    """(absolute path, relative POSIX path) of every regular file below ``root``, sorted."""
+    found: list[tuple[str, str]] = []
+    stack = [(root, "")]
+    while stack:
+        folder, rel = stack.pop()
+        with os.scandir(folder) as it:
+            items = sorted(it, key=lambda e: e.name, reverse=True)
+        for item in items:
+            if item.is_dir():  # linked folders are skipped (as os.walk does), which also prevents cycles
+                if not item.is_symlink():
+                    stack.append((item.path, f"{rel}{item.name}/"))
+            elif item.is_file():  # skips broken symlinks, sockets, fifos
+                found.append((item.path, rel + item.name))
+                if max_objects is not None and len(found) > max_objects:
+                    raise InvalidInputError(
+                        f"{root} holds more than max_objects={max_objects} files; "
+                        "raise max_objects or reference a narrower folder."
+                    )
+    found.sort(key=lambda pair: pair[1])
+    return found
+
+
+class FileStorage:
+    """Storage over the local file system."""
+
+    scheme = "file"
+
+    def list_objects(
+        self, uri: str, *, max_objects: int | None = None, checksum: bool = True, progress: Progress | None = None
+    ) -> list[ObjectInfo]:
+        root = _path(uri)
+        if root.is_file():
+            if max_objects is not None and max_objects < 1:
+                raise InvalidInputError(f"max_objects={max_objects} allows no file; pass at least 1.")
+            info = _info(str(root), root.name, checksum)
+            if progress:
+                progress.set_total(1)
+                progress.advance()
+            return [info]
+        if not root.is_dir():
+            raise NotFoundError(
+                f"Nothing exists at {uri}; check the path (a folder is referenced with all files below it)."
+            )
+        try:
+            files = _walk(str(root), max_objects)
+        except PermissionError as exc:
+            raise StorageError(f"Permission denied while listing {uri}: {exc.filename}; fix its permissions.") from exc
+        if not files:
+            raise NotFoundError(f"The folder {uri} contains no files; add files or reference another folder.")
+        if progress:
+            progress.set_total(len(files))
+
+        def hash_batch(batch: list[tuple[str, str]]) -> list[ObjectInfo]:
+            infos = [_info(path, rel, checksum) for path, rel in batch]
+            if progress:
+                progress.advance(len(infos))
+            return infos
+
+        batches = [files[i : i + BATCH] for i in range(0, len(files), BATCH)]
+        try:
+            with ThreadPoolExecutor(HASH_WORKERS) as pool:
+                return [info for infos in pool.map(hash_batch, batches) for info in infos]
+        except PermissionError as exc:
+            raise StorageError(f"Permission denied reading {exc.filename}; fix its permissions.") from exc
+        except FileNotFoundError as exc:
+            raise StorageError(
+                f"{exc.filename} vanished while it was being read; retry when the folder is stable."
+            ) from exc
+
+    def stat(self, uri: str, version: str | None = None) -> ObjectInfo | None:
+        path = _path(uri)
+        if not path.is_file():
+            return None
+        return _info(str(path), path.name)
+
+    def download(self, uri: str, version: str | None, dest: Path) -> None:
+        source = _path(uri)
+        try:
+            shutil.copyfile(source, dest)
+        except FileNotFoundError as exc:
+            raise NotFoundError(f"{uri} no longer exists.") from exc
+
+    def read_bytes(self, uri: str) -> bytes:
+        try:
+            return _path(uri).read_bytes()
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            raise NotFoundError(f"{uri} does not exist.") from exc
+
+    def _temp_beside(self, path: Path, data: bytes) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex}"
+        with open(temp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        return temp
+
+    def write_bytes(self, uri: str, data: bytes) -> None:
+        path = _path(uri)
+        temp = self._temp_beside(path, data)
+        os.replace(temp, path)  # atomic: readers see the old or the new file
+
+    def create_if_absent(self, uri: str, data: bytes) -> bool:
+        # Write the full content to a temp file, then hard-link it into place:
+        # link() fails if the name exists, so the claim and the content land in
+        # one atomic step and a killed writer leaves only an ignored temp file.
+        path = _path(uri)
+        temp = self._temp_beside(path, data)
+        try:
+            os.link(temp, path)
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            temp.unlink(missing_ok=True)
+
+    def exists(self, uri: str) -> bool:
+        return _path(uri).is_file()
+
+    def list_names(self, uri: str) -> list[str]:
+        path = _path(uri)
+        try:
+            return sorted(name for name in os.listdir(path) if not name.startswith("."))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+
+    def signed_url(self, uri: str, version: str | None, expires_in: int) -> str | None:
+        return None  # local files are served by the app's own signed media route

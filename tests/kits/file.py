@@ -1,0 +1,42 @@
+"""The ``file://`` kit: folders under pytest's tmp_path act as buckets."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+from shanty.storage import storage_for
+from shanty.uris import parse_uri
+
+_counter = itertools.count()
+
+
+class FileKit:
+    name = "file"
+
+    def __init__(self, base: Path):
+        self.base = base
+        self.storage = storage_for("file:///")
+
+    def new_bucket(self, versioned: bool = True) -> str:
+        path = self.base / f"bucket-{next(_counter)}"
+        path.mkdir(parents=True)
+        return "file://" + str(path)
+
+    def put(self, uri: str, data: bytes) -> None:
+        path = Path(parse_uri(uri).key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+    def delete(self, uri: str) -> None:
+        Path(parse_uri(uri).key).unlink()
+
+    def supports_versions(self, bucket_uri: str) -> bool:
+        return False  # a file system keeps no old versions
+
+
+@pytest.fixture
+def file_kit(tmp_path: Path) -> FileKit:
+    return FileKit(tmp_path / "buckets")
