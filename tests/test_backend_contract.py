@@ -209,3 +209,27 @@ def test_registry_layout_is_json_and_parquet(kit, registry_root: str) -> None:
     record = json.loads(storage.read_bytes(f"{log}/0000000000.json"))
     assert record["op"] == "version" and record["file_count"] == 1
     assert storage.read_bytes(f"{registry_root}/{record['manifest']}")[:4] == b"PAR1"
+
+
+def test_concurrent_alias_moves_leave_one_owner(kit, registry_root: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    bucket = kit.new_bucket(versioned=False)
+    fill(kit, bucket, {f"w{i}/file.bin": f"content {i}".encode() for i in range(4)})
+    for i in range(4):
+        with shanty.init(project="race", root=registry_root) as run:
+            artifact = shanty.Artifact("aliased", type="raw_data")
+            artifact.add_reference(f"{bucket}/w{i}")
+            run.log_artifact(artifact)
+
+    def move(index: int) -> None:
+        api = shanty.Api(registry_root)  # one registry client per writer, as separate processes would have
+        api.registry.set_aliases(api.artifact(f"race/aliased:v{index % 4}").info, ["best", f"mark{index}"])
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(move, range(8)))
+    versions = shanty.Api(registry_root).versions("race/aliased")
+    owners = [v.version for v in versions if "best" in v.aliases]
+    assert len(owners) == 1
+    marks = sorted(a for v in versions for a in v.aliases if a.startswith("mark"))
+    assert marks == [f"mark{i}" for i in range(8)]

@@ -45,7 +45,15 @@ def _gcs() -> Storage:
     return GCSStorage()
 
 
+def _http() -> Storage:
+    from .http import HTTPStorage
+
+    return HTTPStorage()
+
+
 register_scheme("file", _file)
+register_scheme("http", _http)
+register_scheme("https", _http)
 register_scheme("s3", _s3)
 register_scheme("gs", _gcs)
 
