@@ -27,8 +27,11 @@ from .errors import (
     StorageError,
 )
 from .manifest import Manifest, ManifestEntry
+from .media import Audio, Image, Media, Video
 from .records import ArtifactInfo, RunInfo, VersionInfo
 from .registry import Registry, default_root
+from .tables import JoinedTable, Table
+from .wandb_import import import_wandb_artifact
 
 __version__ = "0.1.0"
 
@@ -37,6 +40,7 @@ __all__ = [
     "Artifact",
     "ArtifactInfo",
     "ArtifactVersion",
+    "Audio",
     "Change",
     "ChangeKind",
     "ChangedObjectError",
@@ -44,22 +48,28 @@ __all__ = [
     "Diff",
     "DiffSummary",
     "DownloadReport",
+    "Image",
     "InvalidInputError",
+    "JoinedTable",
     "MalformedError",
     "Manifest",
     "ManifestEntry",
+    "Media",
     "NotFoundError",
     "Registry",
     "Run",
     "RunInfo",
     "ShantyError",
     "StorageError",
+    "Table",
     "VersionInfo",
+    "Video",
     "__version__",
     "current_run",
     "default_root",
     "diff_manifests",
     "finish",
+    "import_wandb_artifact",
     "init",
     "log_artifact",
     "login",

@@ -16,6 +16,16 @@ from .progress import Progress, ProgressSink
 from .records import RunInfo, VersionInfo
 from .registry import Registry
 from .storage import storage_for
+from .table_entries import (
+    JOINED_SUFFIX,
+    add_joined_table,
+    add_table,
+    find_table_entry,
+    local_entry_file,
+    parse_joined,
+    read_entry_bytes,
+)
+from .tables import JoinedTable, Table
 from .uris import parse_uri, to_uri
 
 __all__ = ["Artifact", "ArtifactVersion"]
@@ -47,6 +57,8 @@ class Artifact:
         self.metadata = dict(metadata or {})
         self.manifest = Manifest()
         self._local_files: dict[str, Path] = {}
+        self._blobs: dict[str, bytes] = {}  # tables serialised by add(), stored on log
+        self._added_tables: dict[int, str] = {}
         self.logged: ArtifactVersion | None = None
 
     def __repr__(self) -> str:
@@ -124,9 +136,21 @@ class Artifact:
                 f"{self.logged.qualified_name} is already logged; create a new Artifact to log changes."
             )
 
+    def add(self, obj: Table | JoinedTable, name: str, progress_sink: ProgressSink | None = None) -> ManifestEntry:
+        """Add a Table (stored as ``name.table.parquet``; its media become reference
+        entries pinned to their object versions) or a JoinedTable."""
+        self._check_draft()
+        if isinstance(obj, Table):
+            return add_table(self, obj, name, progress_sink)
+        if isinstance(obj, JoinedTable):
+            return add_joined_table(self, obj, name)
+        raise InvalidInputError(f"artifact.add takes a shanty.Table or shanty.JoinedTable, not {type(obj).__name__}.")
+
     def _upload_local_files(self, registry: Registry) -> None:
         for path, local in self._local_files.items():
             registry.put_object(local, b64_to_hex(self.manifest.entries[path].digest))
+        for path, data in self._blobs.items():
+            registry.put_object(data, b64_to_hex(self.manifest.entries[path].digest))
 
     # --- after logging: behave like the logged version ---------------------------
     def __getattr__(self, attr: str) -> Any:
@@ -189,6 +213,21 @@ class ArtifactVersion:
             return self.manifest.entries[name]
         except KeyError:
             raise NotFoundError(f"{self.qualified_name} has no entry {name!r}.") from None
+
+    def get(self, name: str) -> Table | JoinedTable:
+        """The table (or joined table) logged under ``name``, media cells bound to this version."""
+        entry = find_table_entry(self.manifest, name, self.qualified_name)
+        data = read_entry_bytes(self._registry, entry)
+        if entry.path.endswith(JOINED_SUFFIX):
+            body = parse_joined(data, entry.path)
+            return JoinedTable(self.get(body["table1"]), self.get(body["table2"]), body["join_key"])
+        table = Table.from_parquet_bytes(data, where=f"{self.qualified_name}/{entry.path}")
+        table.source = (self, entry.path)
+        return table
+
+    def table_file(self, name: str) -> Path:
+        """A local Parquet file of table ``name`` (for the query engine)."""
+        return local_entry_file(self._registry, find_table_entry(self.manifest, name, self.qualified_name))
 
     def download(
         self,

@@ -370,11 +370,11 @@ class Registry:
     def object_key(self, md5_hex: str) -> str:
         return f"objects/md5/{md5_hex[:2]}/{md5_hex}"
 
-    def put_object(self, path: Path, md5_hex: str) -> None:
-        """Copy a local file into the content-addressed object store (once)."""
+    def put_object(self, path: Path | bytes, md5_hex: str) -> None:
+        """Copy a local file (or bytes) into the content-addressed object store (once)."""
         uri = self.uri(self.object_key(md5_hex))
         if not self.storage.exists(uri):
-            self.storage.write_bytes(uri, Path(path).read_bytes())
+            self.storage.write_bytes(uri, path if isinstance(path, bytes) else Path(path).read_bytes())
 
     # --- runs ----------------------------------------------------------------------
     def write_run(self, run: RunInfo) -> None:

@@ -86,7 +86,7 @@ def test_metadata_and_lineage_are_recorded(bucket: Path) -> None:
 def test_reserved_or_invalid_aliases_are_refused(bucket: Path, alias: str) -> None:
     with pytest.raises(InvalidInputError):
         log(bucket, aliases=[alias])
-    assert shanty.Api().projects() in ([], ["p"])
+    assert shanty.Api().registry.artifact_names("p") == []
     with pytest.raises(NotFoundError):
         shanty.Api().versions("p/songs_ds")
 
