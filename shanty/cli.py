@@ -169,6 +169,14 @@ def cmd_manifest_import(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_import_wandb(args: argparse.Namespace) -> None:
+    from .wandb_import import import_wandb_artifact
+
+    check_name(args.project, "Project")
+    version = import_wandb_artifact(args.folder, args.project, args.name, args.type, root=args.registry)
+    print(f"{version.qualified_name}  {version.file_count} files  {human_size(version.size)}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shanty", description="Version media in buckets by reference; list, diff and download versions."
@@ -256,6 +264,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", required=True)
     p.add_argument("--type", required=True)
     p.add_argument("--note")
+    p = add(
+        "import-wandb",
+        cmd_import_wandb,
+        "Import an artifact folder exported from W&B (wandb_manifest.json, *.table.json).",
+    )
+    p.add_argument("folder")
+    p.add_argument("--project", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--type", required=True)
     return parser
 
 

@@ -25,28 +25,49 @@ from .media import MEDIA_KINDS, MEDIA_STRUCT, Media, media_from_cell
 __all__ = ["METADATA_KEY", "JoinedTable", "Table"]
 
 METADATA_KEY = b"shanty.table"
+_EMPTY = Media("none://")  # stands in for a null cell while building the struct columns
 
 
 def _kind_of(name: str, values: Sequence[Any]) -> str | None:
-    kinds = {v.kind for v in values if isinstance(v, Media)}
-    if not kinds:
+    kinds = {type(v) for v in values if v is not None}
+    media = {k.kind for k in kinds if issubclass(k, Media)}
+    if not media:
         return None
-    if len(kinds) > 1:
+    if len(media) > 1:
         raise InvalidInputError(
-            f"Column {name!r} mixes media kinds ({', '.join(sorted(kinds))}); keep one kind per column."
+            f"Column {name!r} mixes media kinds ({', '.join(sorted(media))}); keep one kind per column."
         )
-    stray = next((v for v in values if v is not None and not isinstance(v, Media)), None)
+    stray = next((k for k in kinds if not issubclass(k, Media)), None)
     if stray is not None:
         raise InvalidInputError(
-            f"Column {name!r} mixes {kinds.pop()} cells with {type(stray).__name__} values; use None for empty cells."
+            f"Column {name!r} mixes {media.pop()} cells with {stray.__name__} values; use None for empty cells."
         )
-    return kinds.pop()
+    return media.pop()
+
+
+def _media_array(values: Sequence[Any]) -> pa.Array:
+    # Column-wise construction: one list per struct field instead of a dict per cell.
+    present = [v for v in values if v is not None]
+    if len(present) == len(values):
+        cells = values
+    else:
+        cells = [v if v is not None else _EMPTY for v in values]
+    fields = [
+        pa.array([c.path for c in cells], pa.string()),
+        pa.array([c.entry for c in cells], pa.string()),
+        pa.array([c.caption for c in cells], pa.string()),
+        pa.array([getattr(c, "sample_rate", None) for c in cells], pa.int64()),
+        pa.array([getattr(c, "fps", None) for c in cells], pa.float64()),
+        pa.array([getattr(c, "format", None) for c in cells], pa.string()),
+    ]
+    mask = None if len(present) == len(values) else pa.array([v is None for v in values])
+    return pa.StructArray.from_arrays(fields, fields=list(MEDIA_STRUCT), mask=mask)
 
 
 def _array(name: str, values: Sequence[Any]) -> tuple[pa.Array, str | None]:
     kind = _kind_of(name, values)
     if kind:
-        return pa.array([v.to_cell() if v is not None else None for v in values], type=MEDIA_STRUCT), kind
+        return _media_array(values), kind
     try:
         return pa.array(values), None
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:

@@ -153,3 +153,23 @@ def test_console_script_help_and_usage_errors() -> None:
     assert done.returncode == 0 and "diff" in done.stdout and "download" in done.stdout
     done = subprocess.run([sys.executable, "-m", "shanty.cli", "diff"], capture_output=True, text=True)
     assert done.returncode == 2 and "Traceback" not in done.stderr
+
+
+def test_import_wandb_command(capsys, tmp_path: Path) -> None:
+    from tests.test_tables import write_wandb_export
+
+    bucket = tmp_path / "b"
+    bucket.mkdir()
+    (bucket / "s2_sax.wav").write_bytes(b"sax")
+    export = tmp_path / "export"
+    export.mkdir()
+    write_wandb_export(export, bucket)
+    code, out, _ = cli(
+        capsys, "import-wandb", str(export), "--project", "imp", "--name", "synth", "--type", "synth_ddsp"
+    )
+    assert code == 0 and "imp/synth:v0" in out
+    assert "synth_song_samples.table.parquet" in cli(capsys, "files", "imp/synth:v0")[1]
+    code, _, err = cli(
+        capsys, "import-wandb", str(tmp_path / "missing"), "--project", "imp", "--name", "x", "--type", "t"
+    )
+    assert code == 1 and "wandb_manifest.json" in err

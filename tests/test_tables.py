@@ -29,7 +29,12 @@ def media_table(folder: Path) -> shanty.Table:
     table = shanty.Table(columns=["song_id", "audio", "instrument", "score"])
     for path in sorted(folder.glob("*.wav")):
         song, instrument = path.stem.split("_")
-        table.add_data(song, shanty.Audio(str(path), sample_rate=16000, caption=f"{song} / {instrument}"), instrument, len(instrument) / 10)
+        table.add_data(
+            song,
+            shanty.Audio(str(path), sample_rate=16000, caption=f"{song} / {instrument}"),
+            instrument,
+            len(instrument) / 10,
+        )
     return table
 
 
@@ -71,11 +76,15 @@ def test_bad_columns_are_refused() -> None:
 
 
 def test_table_from_dataframe_round_trips_through_parquet() -> None:
-    frame = pd.DataFrame({"id": [1, 2], "img": [shanty.Image("s3://b/1.png", caption="one"), None], "label": ["cat", None]})
+    frame = pd.DataFrame(
+        {"id": [1, 2], "img": [shanty.Image("s3://b/1.png", caption="one"), None], "label": ["cat", None]}
+    )
     table = shanty.Table(dataframe=frame)
     back = shanty.Table.from_parquet_bytes(table.to_parquet_bytes())
     assert back.media_columns == {"img": "image"}
-    assert back.get_column("img")[0] == shanty.Image("s3://b/1.png", caption="one") and back.get_column("img")[1] is None
+    assert (
+        back.get_column("img")[0] == shanty.Image("s3://b/1.png", caption="one") and back.get_column("img")[1] is None
+    )
     assert back.get_column("label") == ["cat", None]
 
 
@@ -134,7 +143,11 @@ def test_json_round_trip_and_malformed_json(bucket: Path) -> None:
     assert data["data"][0][1]["_type"] == "audio-file" and data["data"][0][1]["sample_rate"] == 16000
     back = table_from_json(data)
     assert back.data == table.data
-    for bad, message in [([], "not a table"), ({"columns": ["a"], "data": [[1, 2]]}, "row 0 has 2 values"), ({"columns": ["a"], "data": [[{"_type": "audio-file"}]]}, "no path")]:
+    for bad, message in [
+        ([], "not a table"),
+        ({"columns": ["a"], "data": [[1, 2]]}, "row 0 has 2 values"),
+        ({"columns": ["a"], "data": [[{"_type": "audio-file"}]]}, "no path"),
+    ]:
         with pytest.raises(MalformedError, match=message):
             table_from_json(bad)
 
@@ -147,7 +160,11 @@ def write_wandb_export(folder: Path, bucket: Path) -> None:
         "_type": "table",
         "columns": ["song_id", "audio", "instrument"],
         "data": [
-            ["s1", {"_type": "audio-file", "path": "media/audio/local.wav", "sha256": "x", "size": 15, "caption": "kept"}, "flute"],
+            [
+                "s1",
+                {"_type": "audio-file", "path": "media/audio/local.wav", "sha256": "x", "size": 15, "caption": "kept"},
+                "flute",
+            ],
             ["s2", {"_type": "audio-file", "path": "synth/s2_sax.wav", "size": 10}, "sax"],
         ],
         "ncols": 3,
@@ -157,10 +174,17 @@ def write_wandb_export(folder: Path, bucket: Path) -> None:
     ref = f"file://{bucket}/s2_sax.wav"
     contents = {
         "media/audio/local.wav": {"digest": "bG9jYWw=", "size": 15},
-        "synth/s2_sax.wav": {"digest": "cmVm", "size": (bucket / "s2_sax.wav").stat().st_size, "ref": ref, "extra": {"versionID": "7"}},
+        "synth/s2_sax.wav": {
+            "digest": "cmVm",
+            "size": (bucket / "s2_sax.wav").stat().st_size,
+            "ref": ref,
+            "extra": {"versionID": "7"},
+        },
         "synth_song_samples.table.json": {"digest": "dGFibGU=", "size": 10},
     }
-    (folder / "wandb_manifest.json").write_text(json.dumps({"version": 1, "storagePolicy": "wandb-storage-policy-v1", "contents": contents}))
+    (folder / "wandb_manifest.json").write_text(
+        json.dumps({"version": 1, "storagePolicy": "wandb-storage-policy-v1", "contents": contents})
+    )
 
 
 def test_wandb_export_imports_with_tables(bucket: Path, tmp_path: Path) -> None:
@@ -176,7 +200,9 @@ def test_wandb_export_imports_with_tables(bucket: Path, tmp_path: Path) -> None:
 
 
 def test_damaged_wandb_export_is_refused(tmp_path: Path) -> None:
-    (tmp_path / "wandb_manifest.json").write_text('{"version": 1, "contents": {"t.table.json": {"digest": "x", "size": 1}}}')
+    (tmp_path / "wandb_manifest.json").write_text(
+        '{"version": 1, "contents": {"t.table.json": {"digest": "x", "size": 1}}}'
+    )
     (tmp_path / "t.table.json").write_text("{broken")
     with pytest.raises(MalformedError, match="not valid JSON"):
         shanty.import_wandb_artifact(tmp_path, project="p", name="n", type="t")
