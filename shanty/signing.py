@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .errors import ShantyError
 
-__all__ = ["MediaClaim", "InvalidTokenError", "sign_media", "verify_media", "load_or_create_secret"]
+__all__ = ["InvalidTokenError", "MediaClaim", "load_or_create_secret", "sign_media", "verify_media"]
 
 _SIG_BYTES = 16  # 128-bit truncated HMAC-SHA256: plenty against forgery, keeps URLs short
 

@@ -47,11 +47,8 @@ def _kind_of(name: str, values: Sequence[Any]) -> str | None:
 
 def _media_array(values: Sequence[Any]) -> pa.Array:
     # Column-wise construction: one list per struct field instead of a dict per cell.
-    present = [v for v in values if v is not None]
-    if len(present) == len(values):
-        cells = values
-    else:
-        cells = [v if v is not None else _EMPTY for v in values]
+    has_nulls = any(v is None for v in values)
+    cells = [v if v is not None else _EMPTY for v in values] if has_nulls else values
     fields = [
         pa.array([c.path for c in cells], pa.string()),
         pa.array([c.entry for c in cells], pa.string()),
@@ -60,7 +57,7 @@ def _media_array(values: Sequence[Any]) -> pa.Array:
         pa.array([getattr(c, "fps", None) for c in cells], pa.float64()),
         pa.array([getattr(c, "format", None) for c in cells], pa.string()),
     ]
-    mask = None if len(present) == len(values) else pa.array([v is None for v in values])
+    mask = pa.array([v is None for v in values]) if has_nulls else None
     return pa.StructArray.from_arrays(fields, fields=list(MEDIA_STRUCT), mask=mask)
 
 

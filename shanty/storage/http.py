@@ -28,7 +28,9 @@ def _fail(uri: str, exc: Exception) -> Exception:
         if exc.code == 404:
             return NotFoundError(f"{uri} answered 404 Not Found; check the URL.")
         if exc.code in (401, 403):
-            return StorageError(f"{uri} refused access ({exc.code}); use a URL that is public or carries its own signature.")
+            return StorageError(
+                f"{uri} refused access ({exc.code}); use a URL that is public or carries its own signature."
+            )
         return StorageError(f"{uri} answered HTTP {exc.code}; try again later or check the server.")
     return StorageError(f"Could not reach {uri} ({getattr(exc, 'reason', exc)}); check the address and your network.")
 
