@@ -89,10 +89,8 @@ def download_manifest(
         try:
             try:
                 _fetch(registry, entry, temp)
-            except NotFoundError:
-                if entry.version is None:  # deleted from an unversioned store
-                    return "changed", entry.path
-                raise
+            except NotFoundError:  # deleted, or its recorded version is gone (overwritten in an unversioned bucket)
+                return "changed", entry.path
             if file_matches(temp, entry.digest, entry.extra) is False:
                 if entry.version is None:
                     return "changed", entry.path
