@@ -37,7 +37,7 @@ def site(tmp_path: Path):
 
 
 def test_url_reference_logs_and_downloads(site, tmp_path: Path) -> None:
-    root, base = site
+    _, base = site
     with shanty.init(project="web") as run:
         artifact = shanty.Artifact("remote", type="raw_data")
         (entry,) = artifact.add_reference(f"{base}/song%20one.wav")

@@ -1,0 +1,458 @@
+"""``s3://`` storage: reference objects in S3 (or an S3-compatible store) and hold registries there.
+
+Listing never downloads: an object's digest is its ETag (quotes stripped, as
+W&B records it) and its version the VersionId. ``s3://b/k?versionId=V`` pins
+one version of one object.
+
+Configuration is the usual one: boto3's credential chain, region and
+``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_S3`` (read by boto3 itself), plus
+W&B's ``AWS_S3_ENDPOINT_URL``, which wins when set (as it does in W&B). With
+no credentials at all, requests go unsigned, so public buckets work. Requests
+are retried with backoff (``SHANTY_S3_MAX_ATTEMPTS`` or ``AWS_MAX_ATTEMPTS``
+attempts, mode ``AWS_RETRY_MODE``, default standard).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import boto3
+from botocore import UNSIGNED
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    HTTPClientError,
+    IncompleteReadError,
+    ParamValidationError,
+)
+from botocore.exceptions import ConnectionError as BotoConnectionError
+
+from ..errors import ConflictError, InvalidInputError, NotFoundError, ShantyError, StorageError
+from ..progress import Progress
+from ..uris import parse_uri
+from .base import ObjectInfo
+
+__all__ = ["S3Storage"]
+
+PAGE_SIZE = 1000  # S3's maximum keys per listing page
+LIST_WORKERS = 16  # concurrent sub-prefix listings
+MAX_RANGES = LIST_WORKERS  # key ranges per unversioned listing: each costs a request and may overshoot a page
+POOL_CONNECTIONS = 64  # listing workers plus download and registry thread pools
+DEFAULT_MAX_ATTEMPTS = 6
+MAX_PRESIGN_SECONDS = 7 * 24 * 3600  # SigV4's limit
+CONFLICT_ATTEMPTS = 8
+_CHUNK = 1 << 20
+_PIN = re.compile(r"^(?P<key>.*)\?versionId=(?P<version>[^&#?/]+)$")
+_CREDENTIAL_CODES = {
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "InvalidToken",
+    "TokenRefreshRequired",
+}
+_MISSING_CODES = {"NoSuchKey", "NoSuchVersion", "NotFound", "404"}
+
+
+@dataclass(frozen=True)
+class _Loc:
+    """A bucket, a key (maybe empty) and the object version to use (pinned or asked for)."""
+
+    bucket: str
+    key: str
+    version: str | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}" if self.key else f"s3://{self.bucket}"
+
+
+def _loc(uri: str, version: str | None = None) -> _Loc:
+    parsed = parse_uri(uri)
+    if parsed.scheme != "s3":
+        raise InvalidInputError(f"{uri!r} is not an s3:// URI.")
+    pin = _PIN.match(parsed.key)
+    key, pinned = (pin["key"], unquote(pin["version"])) if pin else (parsed.key, None)
+    return _Loc(parsed.bucket, key, version or pinned)
+
+
+def _max_attempts() -> int:
+    name = "SHANTY_S3_MAX_ATTEMPTS" if os.environ.get("SHANTY_S3_MAX_ATTEMPTS") else "AWS_MAX_ATTEMPTS"
+    text = os.environ.get(name) or str(DEFAULT_MAX_ATTEMPTS)
+    if not text.isdigit() or int(text) < 1:
+        raise InvalidInputError(
+            f"{name}={text!r} is not a valid number of S3 attempts; set it to a whole number of at least 1."
+        )
+    return int(text)
+
+
+def _version(version_id: str | None) -> str | None:
+    return None if version_id in (None, "null") else version_id  # "null": stored while unversioned
+
+
+def _info(bucket: str, key: str, relpath: str, entry: dict[str, Any], version: str | None) -> ObjectInfo:
+    """An ObjectInfo from a listing entry or a HEAD response (``Size`` or ``ContentLength``)."""
+    etag = entry["ETag"].strip('"')
+    extra = {"etag": etag, "last_modified": entry["LastModified"].astimezone(UTC).isoformat()}
+    if entry.get("ContentType"):
+        extra["content_type"] = entry["ContentType"]
+    size = entry["Size"] if "Size" in entry else entry["ContentLength"]
+    return ObjectInfo(f"s3://{bucket}/{key}", relpath, size, etag, _version(version), extra)
+
+
+def _counted(found: list[ObjectInfo], progress: Progress | None) -> list[ObjectInfo]:
+    if progress:
+        progress.set_total(len(found))
+        progress.advance(len(found))
+    return found
+
+
+def _is_folder_marker(entry: dict[str, Any]) -> bool:
+    return entry["Key"].endswith("/") and entry["Size"] == 0
+
+
+class _Listing:
+    """One prefix listing: collects current objects from any thread, enforces max_objects, feeds progress."""
+
+    def __init__(self, loc: _Loc, max_objects: int | None, progress: Progress | None):
+        self.loc, self.max_objects, self.progress = loc, max_objects, progress
+        self.entries: list[dict[str, Any]] = []
+        self.stop = threading.Event()  # set on failure: the other workers quit after their current page
+        self._lock = threading.Lock()
+
+    def take(self, entries: list[dict[str, Any]]) -> None:
+        kept = [e for e in entries if not _is_folder_marker(e)]
+        with self._lock:
+            self.entries.extend(kept)
+            too_many = self.max_objects is not None and len(self.entries) > self.max_objects
+        if too_many:
+            self.stop.set()
+            raise InvalidInputError(
+                f"{self.loc.uri} holds more than max_objects={self.max_objects} objects; "
+                "raise max_objects or reference a narrower prefix of the bucket."
+            )
+        if self.progress:
+            self.progress.advance(len(kept))
+
+
+class S3Storage:
+    """Storage over S3; one lazily built boto3 client shared by all threads."""
+
+    scheme = "s3"
+
+    def __init__(self) -> None:
+        self._client: Any = None
+        self.anonymous = False  # no credentials were found: requests go unsigned
+        self.attempts = DEFAULT_MAX_ATTEMPTS  # per request, retries included
+        self._lock = threading.Lock()
+
+    @property
+    def client(self) -> Any:
+        """The boto3 S3 client, built on first use from the environment."""
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    session = boto3.session.Session()
+                    self.anonymous = session.get_credentials() is None
+                    self.attempts = _max_attempts()
+                    config = Config(
+                        signature_version=UNSIGNED if self.anonymous else "s3v4",
+                        retries={
+                            "mode": os.environ.get("AWS_RETRY_MODE") or "standard",
+                            "total_max_attempts": self.attempts,
+                        },
+                        max_pool_connections=POOL_CONNECTIONS,
+                    )
+                    endpoint = os.environ.get("AWS_S3_ENDPOINT_URL") or None
+                    self._client = session.client("s3", endpoint_url=endpoint, config=config)
+        return self._client
+
+    # --- errors ------------------------------------------------------------------
+    @contextmanager
+    def _errors(self, loc: _Loc) -> Iterator[None]:
+        """Turn botocore failures into one-sentence shanty errors naming the bucket."""
+        try:
+            yield
+        except ClientError as exc:
+            raise self._client_error(exc, loc) from exc
+        except ParamValidationError as exc:
+            raise InvalidInputError(
+                f"{loc.uri} is not a valid S3 location; check the bucket name {loc.bucket!r} and the key."
+            ) from exc
+        except (BotoConnectionError, HTTPClientError, IncompleteReadError) as exc:
+            raise StorageError(
+                f"Could not reach {self._client.meta.endpoint_url} for bucket {loc.bucket} "
+                f"({type(exc).__name__}, {self.attempts} attempts); "
+                "check the network and the endpoint setting, then retry."
+            ) from exc
+        except BotoCoreError as exc:
+            raise StorageError(
+                f"S3 could not be used for bucket {loc.bucket} ({type(exc).__name__}: {str(exc).rstrip('.')}); "
+                "check the AWS configuration (aws configure, AWS_PROFILE, AWS_ACCESS_KEY_ID)."
+            ) from exc
+
+    def _client_error(self, exc: ClientError, loc: _Loc) -> ShantyError:
+        code = exc.response.get("Error", {}).get("Code", "")
+        meta = exc.response.get("ResponseMetadata", {})
+        status = meta.get("HTTPStatusCode")
+        if code == "NoSuchBucket":
+            return NotFoundError(
+                f"The S3 bucket {loc.bucket} does not exist; check the name and the endpoint or account it lives in."
+            )
+        # A version id that is malformed or names a delete marker is as absent as a missing one.
+        if code in _MISSING_CODES or status == 404 or (loc.version and code in {"InvalidArgument", "MethodNotAllowed"}):
+            at = f" at version {loc.version}" if loc.version else ""
+            return NotFoundError(
+                f"{loc.uri}{at} does not exist in bucket {loc.bucket}; it was deleted, or check the key."
+            )
+        if code in _CREDENTIAL_CODES:
+            return StorageError(
+                f"S3 rejected the AWS credentials used for bucket {loc.bucket} ({code}); check or refresh them."
+            )
+        if status == 403 and self.anonymous:
+            return StorageError(
+                f"Bucket {loc.bucket} refused an anonymous request (no AWS credentials were found); configure credentials "
+                "(AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) allowed to use it."
+            )
+        if status == 403:
+            return StorageError(
+                f"Access to bucket {loc.bucket} was denied for {loc.uri}; ask for permission (s3:ListBucket to list, "
+                "s3:GetObject to read, s3:PutObject to write) or use other credentials."
+            )
+        attempts = meta.get("RetryAttempts", 0) + 1
+        return StorageError(
+            f"S3 failed for {loc.uri} with {code or status} after {attempts} attempt(s); retry later, or check bucket {loc.bucket}."
+        )
+
+    # --- listing -----------------------------------------------------------------
+    def _pages(
+        self,
+        bucket: str,
+        versioned: bool,
+        prefix: str,
+        *,
+        delimiter: str = "",
+        start_after: str = "",
+        page_size: int = 0,
+    ) -> Iterator[tuple[list[dict[str, Any]], list[str]]]:
+        """Pages of (current objects, common prefixes) below ``prefix``, in key order."""
+        params: dict[str, Any] = {
+            "Bucket": bucket,
+            "Prefix": prefix,
+            "PaginationConfig": {"PageSize": page_size or PAGE_SIZE},
+        }
+        if delimiter:
+            params["Delimiter"] = delimiter
+        if versioned:
+            # No KeyMarker-only starts here: moto mishandles them, so versioned ranges are whole prefixes.
+            pages = self.client.get_paginator("list_object_versions").paginate(**params)
+        else:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                **params, **({"StartAfter": start_after} if start_after else {})
+            )
+        for page in pages:
+            objects = page.get("Versions", [])
+            current = [v for v in objects if v["IsLatest"]] if versioned else page.get("Contents", [])
+            yield current, [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+
+    def _versioned(self, bucket: str) -> bool:
+        """Whether to list versions: versioning is or was enabled, or cannot be checked but versions can be listed."""
+        try:
+            return self.client.get_bucket_versioning(Bucket=bucket).get("Status") in {"Enabled", "Suspended"}
+        except ClientError as exc:
+            if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") != 403:
+                raise
+        try:  # versioning status denied: a versions listing works on any bucket ("null" ids when unversioned)
+            self.client.list_object_versions(Bucket=bucket, MaxKeys=1)
+            return True
+        except ClientError as exc:
+            if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") != 403:
+                raise
+            return False  # both denied: a plain listing still works, without versions
+
+    def _head(self, loc: _Loc, relpath: str) -> ObjectInfo:
+        head = self.client.head_object(
+            Bucket=loc.bucket, Key=loc.key, **({"VersionId": loc.version} if loc.version else {})
+        )
+        return _info(loc.bucket, loc.key, relpath, head, head.get("VersionId"))
+
+    def _single(self, loc: _Loc, versioned: bool) -> ObjectInfo | None:
+        """The object named exactly ``loc.key``, found by a one-key listing (its versions sort first)."""
+        if not loc.key or loc.key.endswith("/"):
+            return None
+        objects, _ = next(self._pages(loc.bucket, versioned, loc.key, page_size=1), ([], []))
+        if objects and objects[0]["Key"] == loc.key:
+            return _info(loc.bucket, loc.key, loc.key.rsplit("/", 1)[-1], objects[0], objects[0].get("VersionId"))
+        return None
+
+    def _list_prefix(self, loc: _Loc, root: str, versioned: bool, listing: _Listing) -> None:
+        """List every object below ``root``: split it at its first "/" level and list the parts concurrently."""
+        level = root
+        while True:  # descend through lone sub-folders: splitting one folder gains nothing
+            folders = []
+            for objects, prefixes in self._pages(loc.bucket, versioned, level, delimiter="/"):
+                listing.take(objects)
+                folders += prefixes
+            if len(folders) != 1:
+                break
+            level = folders[0]
+        if not folders:
+            return
+        tasks = self._range_tasks(loc.bucket, versioned, level, folders, listing)
+        with ThreadPoolExecutor(min(LIST_WORKERS, len(tasks))) as pool:
+            futures = [pool.submit(task) for task in tasks]
+            try:
+                for future in futures:
+                    future.result()
+            except BaseException:
+                listing.stop.set()
+                pool.shutdown(cancel_futures=True)
+                raise
+
+    def _range_tasks(
+        self, bucket: str, versioned: bool, level: str, folders: list[str], listing: _Listing
+    ) -> list[Callable[[], None]]:
+        """Tasks listing the objects below ``folders``, in contiguous groups of folders.
+
+        A group of several folders is one key range [first folder, next group's
+        first folder) listed with StartAfter, so many tiny folders cost few
+        requests; its direct objects (no "/" below ``level``) were taken already.
+        """
+        size = 1 if versioned else -(-len(folders) // MAX_RANGES)
+        groups = [folders[i : i + size] for i in range(0, len(folders), size)]
+        tasks = []
+        for index, group in enumerate(groups):
+            stop_at = groups[index + 1][0] if index + 1 < len(groups) and len(group) > 1 else None
+            prefix = os.path.commonprefix([group[0], group[-1]])  # noqa: RUF071 - S3 prefixes are strings, not paths
+            start_after = group[0] if len(group) > 1 else ""
+
+            def task(prefix: str = prefix, start_after: str = start_after, stop_at: str | None = stop_at) -> None:
+                for objects, _ in self._pages(bucket, versioned, prefix, start_after=start_after):
+                    if listing.stop.is_set():
+                        return
+                    inside = [o for o in objects if stop_at is None or o["Key"] < stop_at]
+                    if start_after:
+                        inside = [o for o in inside if "/" in o["Key"][len(level) :]]
+                    listing.take(inside)
+                    if stop_at is not None and objects and objects[-1]["Key"] >= stop_at:
+                        return
+
+            tasks.append(task)
+        return tasks
+
+    def list_objects(
+        self, uri: str, *, max_objects: int | None = None, checksum: bool = True, progress: Progress | None = None
+    ) -> list[ObjectInfo]:
+        """See :meth:`Storage.list_objects`; ``checksum`` has no effect (the ETag costs nothing)."""
+        loc = _loc(uri)
+        if max_objects is not None and max_objects < 1:
+            raise InvalidInputError(
+                f"max_objects={max_objects} allows no object of bucket {loc.bucket}; pass at least 1."
+            )
+        with self._errors(loc):
+            if loc.version is not None:  # a pinned version names one object
+                return _counted([self._head(loc, loc.key.rsplit("/", 1)[-1])], progress)
+            versioned = self._versioned(loc.bucket)
+            single = self._single(loc, versioned)
+            if single is not None:
+                return _counted([single], progress)
+            root = loc.key if not loc.key or loc.key.endswith("/") else loc.key + "/"
+            listing = _Listing(loc, max_objects, progress)
+            self._list_prefix(loc, root, versioned, listing)
+        if not listing.entries:
+            raise NotFoundError(
+                f"Nothing exists at {loc.uri} in bucket {loc.bucket}; check the key or prefix (a prefix means every object below it)."
+            )
+        if progress:
+            progress.set_total(len(listing.entries))  # known only now: S3 cannot count without listing
+        found = [_info(loc.bucket, e["Key"], e["Key"][len(root) :], e, e.get("VersionId")) for e in listing.entries]
+        return sorted(found, key=lambda info: info.relpath)
+
+    # --- single objects ------------------------------------------------------------
+    def stat(self, uri: str, version: str | None = None) -> ObjectInfo | None:
+        loc = _loc(uri, version)
+        try:
+            with self._errors(loc):
+                return self._head(loc, loc.key.rsplit("/", 1)[-1])
+        except NotFoundError:
+            return None
+
+    def _get(self, loc: _Loc) -> Any:
+        return self.client.get_object(
+            Bucket=loc.bucket, Key=loc.key, **({"VersionId": loc.version} if loc.version else {})
+        )["Body"]
+
+    def download(self, uri: str, version: str | None, dest: Path) -> None:
+        """Stream the object (at ``version``, else the URI's pinned version, else the latest) to ``dest``."""
+        loc = _loc(uri, version)
+        with self._errors(loc), closing(self._get(loc)) as body, open(dest, "wb") as out:
+            shutil.copyfileobj(body, out, _CHUNK)
+
+    def read_bytes(self, uri: str) -> bytes:
+        loc = _loc(uri)
+        with self._errors(loc), closing(self._get(loc)) as body:
+            return body.read()
+
+    def write_bytes(self, uri: str, data: bytes) -> None:
+        loc = _loc(uri)
+        with self._errors(loc):  # S3 replaces objects atomically
+            self.client.put_object(Bucket=loc.bucket, Key=loc.key, Body=data)
+
+    def create_if_absent(self, uri: str, data: bytes) -> bool:
+        """Create with ``If-None-Match: *``: S3 lets exactly one concurrent creator win."""
+        loc = _loc(uri)
+        with self._errors(loc):
+            for attempt in range(CONFLICT_ATTEMPTS):
+                try:
+                    self.client.put_object(Bucket=loc.bucket, Key=loc.key, Body=data, IfNoneMatch="*")
+                    return True
+                except ClientError as exc:
+                    code = exc.response.get("Error", {}).get("Code")
+                    if code == "PreconditionFailed":
+                        # After a retried request the object may be ours: the first attempt
+                        # landed but its answer was lost. Then it holds exactly our bytes.
+                        retried = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) > 0
+                        return retried and self.read_bytes(uri) == data
+                    if code != "ConditionalRequestConflict":  # 409: a concurrent write is in flight; try again
+                        raise
+                    time.sleep(0.05 * 2**attempt)
+        raise ConflictError(f"Concurrent writers kept colliding on {uri} in bucket {loc.bucket}; try again.")
+
+    def exists(self, uri: str) -> bool:
+        return self.stat(uri) is not None
+
+    def list_names(self, uri: str) -> list[str]:
+        loc = _loc(uri)
+        prefix = loc.key.rstrip("/") + "/" if loc.key else ""
+        names: set[str] = set()
+        with self._errors(loc):
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=loc.bucket, Prefix=prefix, Delimiter="/"
+            ):
+                names.update(p["Prefix"][len(prefix) : -1] for p in page.get("CommonPrefixes", []))
+                names.update(o["Key"][len(prefix) :] for o in page.get("Contents", []))
+        names.discard("")  # the folder marker of ``uri`` itself
+        return sorted(names)
+
+    def signed_url(self, uri: str, version: str | None, expires_in: int) -> str | None:
+        """A SigV4 presigned GET (with the VersionId); the plain URL when requests are anonymous."""
+        loc = _loc(uri, version)
+        if not 1 <= expires_in <= MAX_PRESIGN_SECONDS:
+            raise InvalidInputError(
+                f"A signed URL for bucket {loc.bucket} must expire in 1 to {MAX_PRESIGN_SECONDS} seconds, not {expires_in}; pick a value in that range."
+            )
+        params = {"Bucket": loc.bucket, "Key": loc.key, **({"VersionId": loc.version} if loc.version else {})}
+        with self._errors(loc):
+            return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
