@@ -17,6 +17,7 @@ from .api import Api, Run, current_run, finish, init, log_artifact, login, use_a
 from .artifact import Artifact, ArtifactVersion
 from .diff import Change, ChangeKind, Diff, DiffSummary, diff_manifests
 from .download import DownloadReport
+from .engine import ColumnSummary, QueryResult, column_summaries, read_schema, run_query
 from .errors import (
     ChangedObjectError,
     ConflictError,
@@ -28,14 +29,17 @@ from .errors import (
 )
 from .manifest import Manifest, ManifestEntry
 from .media import Audio, Image, Media, Video
+from .query import Aggregate, Filter, GroupBy, Join, Query, QueryError, Sort
 from .records import ArtifactInfo, RunInfo, VersionInfo
 from .registry import Registry, default_root
+from .tablediff import RowChange, RowKind, TableDiff, diff_tables
 from .tables import JoinedTable, Table
 from .wandb_import import import_wandb_artifact
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Aggregate",
     "Api",
     "Artifact",
     "ArtifactInfo",
@@ -44,35 +48,50 @@ __all__ = [
     "Change",
     "ChangeKind",
     "ChangedObjectError",
+    "ColumnSummary",
     "ConflictError",
     "Diff",
     "DiffSummary",
     "DownloadReport",
+    "Filter",
+    "GroupBy",
     "Image",
     "InvalidInputError",
+    "Join",
     "JoinedTable",
     "MalformedError",
     "Manifest",
     "ManifestEntry",
     "Media",
     "NotFoundError",
+    "Query",
+    "QueryError",
+    "QueryResult",
     "Registry",
+    "RowChange",
+    "RowKind",
     "Run",
     "RunInfo",
     "ShantyError",
+    "Sort",
     "StorageError",
     "Table",
+    "TableDiff",
     "VersionInfo",
     "Video",
     "__version__",
+    "column_summaries",
     "current_run",
     "default_root",
     "diff_manifests",
+    "diff_tables",
     "finish",
     "import_wandb_artifact",
     "init",
     "log_artifact",
     "login",
+    "read_schema",
+    "run_query",
     "use_artifact",
 ]
 

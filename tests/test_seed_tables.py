@@ -118,13 +118,12 @@ def test_seed_synth_block_logs_a_playable_table(kit, registry_root: str, monkeyp
         artifact = shanty.Artifact("original_songs", type="raw_data")
         artifact.add(originals, "original_song_samples")
         run.log_artifact(artifact)
-    pytest.importorskip("shanty.engine", reason="the query engine lands with the tables issue")
     from shanty.engine import run_query
-    from shanty.query import JoinSpec, QuerySpec
+    from shanty.query import Join, Query
 
     left = api.artifact("songs/original_songs:latest").table_file("original_song_samples")
     right = version.table_file("synth_song_samples")
-    spec = QuerySpec(join=JoinSpec(left="original", right="synth", on=("song_id",), how="inner"), page_size=100)
+    spec = Query(join=Join(source="synth", on=("song_id",), how="inner"), page_size=100)
     result = run_query(spec, {"original": left, "synth": right})
     assert result.total_rows == 9
     pairs = {(r["song_id"], r["synth.instrument"]) for r in result.rows}
