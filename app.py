@@ -1,8 +1,24 @@
-"""shanty dashboard entry point: ``streamlit run app.py``."""
+"""shanty dashboard: ``streamlit run app.py``.
+
+One process serves the pages and the media: ``app`` adds the signed media
+route and the waveform route to Streamlit's own server (st.App), and the
+script part below builds the navigation.
+"""
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-st.set_page_config(page_title="shanty", page_icon="🐋", layout="wide")
+from components.media_route import media_routes, server_from_environment
+from components.waveform_route import waveform_routes
 
-page = st.navigation([st.Page("pages/artifacts.py", title="Artifacts", icon="📦", default=True)])
-page.run()
+app = st.App(__file__, routes=[*media_routes(server_from_environment), *waveform_routes()])
+
+if get_script_run_ctx(suppress_warning=True) is not None:  # a script run, not the import that builds the ASGI app
+    st.set_page_config(page_title="shanty", page_icon="🐋", layout="wide")
+    page = st.navigation(
+        [
+            st.Page("views/artifacts.py", title="Artifacts", icon="📦", url_path="artifacts", default=True),
+            st.Page("views/table.py", title="Table", icon="🎧", url_path="table"),
+        ]
+    )
+    page.run()

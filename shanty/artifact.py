@@ -208,6 +208,10 @@ class ArtifactVersion:
     def manifest(self) -> Manifest:
         return self._registry.manifest(self.info)
 
+    def manifest_file(self) -> Path:
+        """A local Parquet file of this version's manifest (columns path, digest, size, ref, version, extra)."""
+        return self._registry.manifest_file(self.info)
+
     def get_entry(self, name: str) -> ManifestEntry:
         try:
             return self.manifest.entries[name]

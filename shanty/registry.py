@@ -38,7 +38,7 @@ from .records import ArtifactInfo, RunInfo, VersionInfo
 from .storage import Storage, storage_for
 from .uris import join_uri, to_uri
 
-__all__ = ["Registry", "default_root", "now_iso"]
+__all__ = ["Registry", "cache_dir", "default_root", "now_iso"]
 
 _SEQ = re.compile(r"^(\d{10})\.json$")
 MAX_APPEND_ATTEMPTS = 200
@@ -47,6 +47,14 @@ MAX_APPEND_ATTEMPTS = 200
 def default_root() -> str:
     """``$SHANTY_ROOT`` if set, else ``~/.shanty`` (a local folder)."""
     return os.environ.get("SHANTY_ROOT") or os.path.join(os.path.expanduser("~"), ".shanty")
+
+
+def cache_dir() -> Path:
+    """Where copies of remote immutable objects are kept: ``$SHANTY_CACHE``, else the XDG cache."""
+    base = os.environ.get("SHANTY_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "shanty"
+    )
+    return Path(base)
 
 
 def now_iso() -> str:
@@ -225,6 +233,23 @@ class Registry:
         if key not in self._manifests:
             self._manifests[key] = Manifest.from_parquet_bytes(self.storage.read_bytes(key), where=key)
         return self._manifests[key]
+
+    def manifest_file(self, version: VersionInfo) -> Path:
+        """A local Parquet file of the version's manifest (for querying it with the engine).
+
+        A local registry's own file is returned as is; a bucket registry's is
+        copied once into the cache (manifests are immutable and content-addressed).
+        """
+        uri = self.uri(version.manifest_key)
+        if uri.startswith("file://"):
+            return Path(uri[len("file://") :])
+        cached = cache_dir() / "manifests" / Path(version.manifest_key).name
+        if not cached.is_file():
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            temp = cached.with_name(f".{cached.name}.{os.getpid()}.part")
+            temp.write_bytes(self.storage.read_bytes(uri))
+            os.replace(temp, cached)
+        return cached
 
     # --- writing -------------------------------------------------------------
     def _append(

@@ -18,7 +18,7 @@ from .errors import InvalidInputError, MalformedError, NotFoundError
 from .manifest import Manifest, ManifestEntry, check_entry_path
 from .progress import ProgressSink
 from .references import resolve_media
-from .registry import Registry
+from .registry import Registry, cache_dir
 from .storage import storage_for
 from .tables import JoinedTable, Table
 
@@ -103,13 +103,6 @@ def find_table_entry(manifest: Manifest, name: str, owner: str) -> ManifestEntry
     raise NotFoundError(f"{owner} has no table {name!r}; its tables are: {', '.join(tables) or 'none'}.")
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("SHANTY_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "shanty"
-    )
-    return Path(base)
-
-
 def local_entry_file(registry: Registry, entry: ManifestEntry) -> Path:
     """A local file holding the entry's bytes: the registry's own file when local, else a verified cache copy."""
     if entry.ref is None:
@@ -125,7 +118,7 @@ def local_entry_file(registry: Registry, entry: ManifestEntry) -> Path:
             f"The stored copy of {entry.path} is missing from the registry ({path}); the registry is damaged."
         )
     cached = (
-        _cache_dir()
+        cache_dir()
         / "objects"
         / f"{b64_to_hex(entry.digest) if entry.ref is None else uuid.uuid5(uuid.NAMESPACE_URL, f'{entry.ref}#{entry.version}#{entry.digest}').hex}"
     )

@@ -1,0 +1,380 @@
+"""MediaServer: signed URLs -> tokens -> what to serve, on every backend (file, S3 on moto, GCS on fake-gcs-server)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+import shanty
+from shanty.errors import InvalidInputError, NotFoundError
+from shanty.manifest import ManifestEntry
+from shanty.serve import (
+    LocalFile,
+    MediaDeniedError,
+    MediaGoneError,
+    MediaServer,
+    Proxy,
+    RangeNotSatisfiableError,
+    Redirect,
+    content_type_for,
+    default_secret_file,
+    parse_range,
+)
+from shanty.signing import InvalidTokenError, MediaClaim, sign_media, verify_media
+
+SECRET = b"k" * 32
+SONG = bytes(range(256)) * 8  # 2048 bytes: room for suffix and open ranges
+MEDIA = {
+    "songs/a.wav": SONG,
+    "pics/b.png": b"\x89PNG\r\n\x1a\n" + b"p" * 90,
+    "clips/c.webm": b"\x1aE\xdf\xa3" + b"w" * 60,
+}
+PAGE = b"<html><script>alert(document.cookie)</script></html>"
+
+
+def log_media(kit, registry_root: str, tmp_path: Path, *, versioned: bool = True) -> tuple[shanty.ArtifactVersion, str]:
+    """A version referencing MEDIA in a fresh bucket of ``kit`` plus an HTML page stored by value."""
+    bucket = kit.new_bucket(versioned=versioned)
+    for key, data in MEDIA.items():
+        kit.put(f"{bucket}/media/{key}", data)
+    page = tmp_path / "page.html"
+    page.write_bytes(PAGE)
+    with shanty.init(project="songs", job_type="upload", root=registry_root) as run:
+        artifact = shanty.Artifact("clips", type="dataset")
+        artifact.add_reference(f"{bucket}/media")
+        artifact.add_file(page, name="notes/page.html")
+        return run.log_artifact(artifact), bucket
+
+
+def token_of(url: str) -> str:
+    """The token of ``/api/media/<token>/<name>[?proxy=1]``."""
+    return url.split("?")[0].split("/")[3]
+
+
+def fetch(url: str, byte_range: str | None = None) -> tuple[int, bytes]:
+    """GET ``url`` over real HTTP, as a browser following the redirect would."""
+    request = urllib.request.Request(url, headers={"Range": byte_range} if byte_range else {})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, response.read()
+
+
+def served_bytes(server: MediaServer, url: str) -> bytes:
+    """The bytes a browser ends up with for ``url``, whichever way the server serves it."""
+    target = server.resolve(token_of(url))
+    if isinstance(target, LocalFile):
+        return target.path.read_bytes()
+    if isinstance(target, Redirect):
+        return fetch(target.url)[1]
+    stream = server.open_stream(target)
+    try:
+        return b"".join(stream)
+    finally:
+        stream.close()
+
+
+def read_range(server: MediaServer, target: Proxy, start: int, end: int) -> bytes:
+    stream = server.open_stream(target, start, end)
+    try:
+        return b"".join(stream)
+    finally:
+        stream.close()
+
+
+@pytest.fixture
+def local(tmp_path: Path, file_kit) -> tuple[MediaServer, shanty.ArtifactVersion, str]:
+    """A local registry with a local bucket: the quick setting for token checks."""
+    version, bucket = log_media(file_kit, str(tmp_path / "registry"), tmp_path)
+    return MediaServer(tmp_path / "registry", SECRET), version, bucket
+
+
+# --- every backend -----------------------------------------------------------------------------------
+def test_reference_entries_resolve_to_their_bytes(kit, registry_root: str, tmp_path: Path) -> None:
+    version, bucket = log_media(kit, registry_root, tmp_path)
+    server = MediaServer(registry_root, SECRET)
+    for key, data in MEDIA.items():
+        name = key.split("/")[-1]
+        target = server.resolve(token_of(server.url_for(version, key)))
+        if kit.name == "file":
+            assert isinstance(target, LocalFile)
+            assert target.path == Path(bucket.removeprefix("file://")) / "media" / key
+            assert (target.size, target.filename) == (len(data), name)
+        else:
+            assert isinstance(target, Redirect)
+            assert fetch(target.url) == (200, data)
+        assert served_bytes(server, server.url_for(version, key)) == data
+    types = {key: server.resolve(token_of(server.url_for(version, key))).content_type for key in MEDIA}
+    assert types == {"songs/a.wav": "audio/wav", "pics/b.png": "image/png", "clips/c.webm": "video/webm"}
+
+
+def test_by_value_entries_come_from_the_registry(kit, registry_root: str, tmp_path: Path) -> None:
+    version, _ = log_media(kit, registry_root, tmp_path)
+    (tmp_path / "page.html").unlink()  # the source file is irrelevant once logged
+    server = MediaServer(registry_root, SECRET)
+    target = server.resolve(token_of(server.url_for(version, "notes/page.html")))
+    if kit.name == "file":
+        assert isinstance(target, LocalFile)
+        assert target.path.is_relative_to(Path(registry_root) / "objects" / "md5")
+    else:
+        assert isinstance(target, Redirect)
+    assert target.content_type == "text/html"
+    assert served_bytes(server, server.url_for(version, "notes/page.html")) == PAGE
+
+
+def test_the_recorded_version_is_served_after_an_overwrite(kit, registry_root: str, tmp_path: Path) -> None:
+    version, bucket = log_media(kit, registry_root, tmp_path, versioned=True)
+    kit.put(f"{bucket}/media/songs/a.wav", b"a different song, same name")
+    url = MediaServer(registry_root, SECRET).url_for(version, "songs/a.wav")
+    for server in (MediaServer(registry_root, SECRET), MediaServer(registry_root, SECRET, proxy=True)):
+        if kit.name == "file":  # a file system keeps no old versions: refuse rather than serve other bytes
+            with pytest.raises(MediaGoneError, match="changed"):
+                server.resolve(token_of(url))
+        else:
+            assert served_bytes(server, url) == SONG
+
+
+def test_proxy_mode_relays_ranges_of_the_recorded_version(kit, registry_root: str, tmp_path: Path) -> None:
+    version, bucket = log_media(kit, registry_root, tmp_path)
+    server = MediaServer(registry_root, SECRET, proxy=True)
+    target = server.resolve(token_of(server.url_for(version, "songs/a.wav")))
+    if kit.name == "file":  # local files are always streamed by the app itself
+        assert isinstance(target, LocalFile)
+        return
+    assert isinstance(target, Proxy)
+    assert (target.uri, target.size, target.content_type) == (f"{bucket}/media/songs/a.wav", len(SONG), "audio/wav")
+    assert target.version == version.manifest.entries["songs/a.wav"].version
+    kit.put(f"{bucket}/media/songs/a.wav", b"overwritten")
+    assert read_range(server, target, 0, 10) == SONG[:10]
+    assert read_range(server, target, 100, len(SONG)) == SONG[100:]
+    assert read_range(server, target, len(SONG) - 500, len(SONG)) == SONG[-500:]
+    with pytest.raises(RangeNotSatisfiableError):
+        server.open_stream(target, 10, len(SONG) + 1)
+    # A redirecting server relays too when the URL asks for it.
+    plain = MediaServer(registry_root, SECRET)
+    assert isinstance(plain.resolve(token_of(plain.url_for(version, "songs/a.wav"))), Redirect)
+    assert isinstance(plain.resolve(token_of(plain.url_for(version, "songs/a.wav")), proxy=True), Proxy)
+
+
+def test_an_object_replaced_in_an_unversioned_store_is_gone(kit, registry_root: str, tmp_path: Path) -> None:
+    version, bucket = log_media(kit, registry_root, tmp_path, versioned=False)
+    kit.put(f"{bucket}/media/songs/a.wav", b"replaced in place")
+    server = MediaServer(registry_root, SECRET, proxy=True)
+    with pytest.raises(MediaGoneError):  # S3: If-Match on the ETag; GCS: the generation is gone; file: digest
+        target = server.resolve(token_of(server.url_for(version, "songs/a.wav")))
+        server.open_stream(target).close()
+
+
+def test_a_store_that_cannot_presign_is_relayed_from_the_cache(
+    kit, registry_root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHANTY_CACHE", str(tmp_path / "cache"))
+    version, _ = log_media(kit, registry_root, tmp_path)
+    # GCS with user credentials (no service account) cannot sign; that login cannot run here.
+    monkeypatch.setattr(kit.storage, "signed_url", lambda *args, **kwargs: None)
+    server = MediaServer(registry_root, SECRET)
+    for key in ("songs/a.wav", "notes/page.html"):
+        target = server.resolve(token_of(server.url_for(version, key)))
+        if kit.name == "file":
+            assert isinstance(target, LocalFile)
+            continue
+        assert isinstance(target, Proxy)
+        data = MEDIA.get(key, PAGE)
+        assert read_range(server, target, 3, 13) == data[3:13]
+        assert read_range(server, target, 0, target.size) == data
+
+
+# --- tokens (one backend suffices: the checks happen before any store is touched) ---------------------
+def test_url_for_signs_the_entry_for_at_least_ttl(local) -> None:
+    server, version, _ = local
+    before = time.time()
+    url = server.url_for(version, "songs/a.wav", ttl=600)
+    assert url.startswith("/api/media/") and url.endswith("/a.wav")
+    claim = verify_media(token_of(url), SECRET)
+    assert (claim.project, claim.artifact, claim.version, claim.path) == ("songs", "clips", 0, "songs/a.wav")
+    assert before + 600 <= claim.expires <= before + 1200
+    assert server.url_for(version, "songs/a.wav", ttl=600) == url  # stable across Streamlit reruns
+    assert server.url_for(version.info, "songs/a.wav", ttl=600) == url
+    default = verify_media(token_of(server.url_for(version, "songs/a.wav")), SECRET)
+    assert default.expires >= before + 12 * 3600  # a page left open for hours still plays
+    assert server.url_for(version, "songs/a.wav", proxy=True).endswith("/a.wav?proxy=1")
+
+
+def test_url_for_refuses_what_it_cannot_serve(local, tmp_path: Path) -> None:
+    server, version, _ = local
+    with pytest.raises(NotFoundError, match="no entry"):
+        server.url_for(version, "songs/missing.wav")
+    with pytest.raises(InvalidInputError):
+        server.url_for(version, "songs/a.wav", ttl=0)
+    other = MediaServer(tmp_path / "elsewhere", SECRET)
+    with pytest.raises(InvalidInputError, match="belongs to"):
+        other.url_for(version, "songs/a.wav")
+    with pytest.raises(InvalidInputError, match="secret"):
+        MediaServer(tmp_path / "registry", b"short")
+    assert "k" * 8 not in repr(server) and "6b6b" not in repr(server)
+
+
+def test_file_names_in_urls_are_quoted(tmp_path: Path, file_kit) -> None:
+    bucket = file_kit.new_bucket()
+    file_kit.put(f"{bucket}/chant de baleine #1?.wav", b"x")
+    with shanty.init(project="songs", root=tmp_path / "registry") as run:
+        artifact = shanty.Artifact("odd", type="dataset")
+        artifact.add_reference(bucket)
+        version = run.log_artifact(artifact)
+    url = MediaServer(tmp_path / "registry", SECRET).url_for(version, "chant de baleine #1?.wav")
+    assert url.endswith("/chant%20de%20baleine%20%231%3F.wav")
+
+
+def claim_token(logged: shanty.ArtifactVersion, path: str = "songs/a.wav", **changes) -> str:
+    """A genuine token (signed with the server's secret) for any claim, sensible or not."""
+    fields = {"project": "songs", "artifact": "clips", "version": logged.info.index, "path": path}
+    fields = {**fields, "expires": int(time.time()) + 60, **changes}
+    return sign_media(MediaClaim(**fields), SECRET)
+
+
+def test_forged_expired_and_foreign_tokens_are_refused(local) -> None:
+    server, version, _ = local
+    good = token_of(server.url_for(version, "songs/a.wav"))
+    payload, signature = good.split(".")
+    other = token_of(MediaServer(server.registry, b"o" * 32).url_for(version, "songs/a.wav"))
+    forged = base64.urlsafe_b64encode(json.dumps(["songs", "clips", 0, "pics/b.png", 2**40]).encode()).decode()
+    flipped = signature[:-1] + ("A" if signature[-1] != "A" else "B")
+    for token in (f"{payload}.{flipped}", other, f"{forged.rstrip('=')}.{signature}", "", "a.b.c", "e30.AAAA"):
+        with pytest.raises(InvalidTokenError):
+            server.resolve(token)
+    with pytest.raises(InvalidTokenError, match="expired"):
+        server.resolve(claim_token(version, expires=int(time.time()) - 1))
+    with pytest.raises(InvalidTokenError, match="expired"):
+        server.resolve(good, now=time.time() + 13 * 3600)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"path": "songs/missing.wav"},
+        {"path": "../../../../etc/passwd"},
+        {"path": "/etc/passwd"},
+        {"path": "songs/../songs/a.wav"},  # the manifest key is exact: no normalisation, no aliasing
+        {"version": 7},
+        {"version": -1},
+        {"artifact": "nope"},
+        {"project": "elsewhere"},
+        {"project": "../songs"},
+        {"artifact": "clips/../clips"},
+    ],
+)
+def test_genuine_tokens_naming_nothing_logged_are_denied(local, changes: dict) -> None:
+    server, version, _ = local
+    with pytest.raises(MediaDeniedError) as info:
+        server.resolve(claim_token(version, **changes))
+    assert "/" not in str(info.value)  # the answer names no path
+
+
+def test_local_files_changed_or_deleted_after_logging_are_gone(local, tmp_path: Path, file_kit) -> None:
+    server, version, bucket = local
+    song = Path(bucket.removeprefix("file://")) / "media" / "songs" / "a.wav"
+    song.write_bytes(SONG[::-1])  # same size, other bytes
+    with pytest.raises(MediaGoneError, match="changed"):
+        server.resolve(claim_token(version))
+    song.write_bytes(SONG)
+    assert isinstance(server.resolve(claim_token(version)), LocalFile)
+    song.unlink()
+    with pytest.raises(MediaGoneError, match="no longer exists"):
+        server.resolve(claim_token(version))
+    # checksum=False records a size+mtime fingerprint: a touch counts as a change
+    other = file_kit.new_bucket()
+    file_kit.put(f"{other}/x.wav", b"quick")
+    with shanty.init(project="songs", root=tmp_path / "registry") as run:
+        artifact = shanty.Artifact("quick", type="dataset")
+        artifact.add_reference(other, checksum=False)
+        quick = run.log_artifact(artifact)
+    token = token_of(server.url_for(quick, "x.wav"))
+    assert isinstance(server.resolve(token), LocalFile)
+    path = Path(other.removeprefix("file://")) / "x.wav"
+    os.utime(path, ns=(time.time_ns(), path.stat().st_mtime_ns + 10**9))
+    with pytest.raises(MediaGoneError):
+        server.resolve(token)
+    assert isinstance(MediaServer(server.registry, SECRET, verify_local=False).resolve(token), LocalFile)
+
+
+def test_a_missing_by_value_object_is_gone(local) -> None:
+    server, version, _ = local
+    target = server.resolve(claim_token(version, path="notes/page.html"))
+    target.path.unlink()
+    with pytest.raises(MediaGoneError):
+        server.resolve(claim_token(version, path="notes/page.html"))
+
+
+# --- helpers -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("path", "extra", "expected"),
+    [
+        ("a.wav", {}, "audio/wav"),
+        ("a.WAV", {}, "audio/wav"),
+        ("v.webm", {}, "video/webm"),
+        ("i.png", {}, "image/png"),
+        ("s.mp3", {}, "audio/mpeg"),
+        ("s.flac", {}, "audio/flac"),
+        ("v.mp4", {}, "video/mp4"),
+        ("i.jpg", {}, "image/jpeg"),
+        ("noext", {}, "application/octet-stream"),
+        ("a.wav", {"content_type": "audio/x-wav"}, "audio/x-wav"),
+        ("a.wav", {"content_type": "binary/octet-stream"}, "audio/wav"),  # S3's default says nothing
+        ("a.wav", {"content_type": "text/plain"}, "audio/wav"),  # google-cloud-storage's upload default
+        ("blob", {"content_type": "audio/ogg; codecs=opus"}, "audio/ogg"),
+        ("a.wav", {"content_type": "audio/wav\r\nSet-Cookie: x=1"}, "audio/wav"),
+        ("blob", {"content_type": "not a type"}, "application/octet-stream"),
+    ],
+)
+def test_content_type_for(path: str, extra: dict, expected: str) -> None:
+    assert content_type_for(ManifestEntry(path, "d", 1, extra=extra)) == expected
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, None),
+        ("", None),
+        ("bytes=0-9", (0, 10)),
+        ("bytes=0-0", (0, 1)),
+        ("bytes=100-", (100, 1000)),
+        ("bytes=-500", (500, 1000)),
+        ("bytes=-5000", (0, 1000)),
+        ("bytes=990-5000", (990, 1000)),
+        ("BYTES = 5 - 9", (5, 10)),
+        ("bytes=9-5", None),  # invalid: ignored, the whole file is sent
+        ("bytes=0-1,5-6", None),  # multi-range: ignored
+        ("bytes=-", None),
+        ("bytes=a-b", None),
+        ("bytes=²-", None),
+        ("items=0-9", None),
+        ("bytes 0-9", None),
+    ],
+)
+def test_parse_range(header: str | None, expected: tuple[int, int] | None) -> None:
+    assert parse_range(header, 1000) == expected
+
+
+@pytest.mark.parametrize(
+    ("header", "size"),
+    [("bytes=1000-", 1000), ("bytes=1000-2000", 1000), ("bytes=-0", 1000), ("bytes=0-", 0), ("bytes=-5", 0)],
+)
+def test_parse_range_unsatisfiable(header: str, size: int) -> None:
+    with pytest.raises(RangeNotSatisfiableError) as info:
+        parse_range(header, size)
+    assert info.value.size == size
+
+
+def test_default_secret_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("SHANTY_SECRET_FILE", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    assert default_secret_file() == tmp_path / "config" / "shanty" / "app-secret"
+    monkeypatch.setenv("SHANTY_SECRET_FILE", str(tmp_path / "s"))
+    assert default_secret_file() == tmp_path / "s"
+    monkeypatch.delenv("XDG_CONFIG_HOME")
+    monkeypatch.delenv("SHANTY_SECRET_FILE")
+    assert default_secret_file() == Path.home() / ".config" / "shanty" / "app-secret"
