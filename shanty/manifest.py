@@ -154,7 +154,9 @@ class Manifest:
     @classmethod
     def from_parquet_bytes(cls, data: bytes, where: str = "the manifest") -> Manifest:
         try:
-            table = pq.read_table(io.BytesIO(data))
+            # Single-threaded on purpose: with pyarrow 26 a threaded read often leaves a pool
+            # thread that aborts the interpreter at exit ("terminate called without an active exception").
+            table = pq.read_table(io.BytesIO(data), use_threads=False)
         except (pa.ArrowException, OSError) as exc:
             raise MalformedError(f"{where} is not a readable Parquet file; it is damaged or not a manifest.") from exc
         return cls.from_arrow(table)

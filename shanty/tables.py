@@ -259,7 +259,9 @@ class Table:
     @classmethod
     def from_parquet_bytes(cls, data: bytes, where: str = "the table") -> Table:
         try:
-            arrow = pq.read_table(io.BytesIO(data))
+            # Single-threaded on purpose: with pyarrow 26 a threaded read often leaves a pool
+            # thread that aborts the interpreter at exit ("terminate called without an active exception").
+            arrow = pq.read_table(io.BytesIO(data), use_threads=False)
         except (pa.ArrowException, OSError) as exc:
             raise MalformedError(f"{where} is not a readable Parquet table; it is damaged.") from exc
         return cls.from_arrow(arrow)
