@@ -11,7 +11,7 @@ from .digests import b64_to_hex, md5_b64_file
 from .download import DownloadReport, download_manifest
 from .errors import InvalidInputError, NotFoundError
 from .manifest import Manifest, ManifestEntry, check_entry_path
-from .names import check_name
+from .names import check_alias, check_name
 from .progress import Progress, ProgressSink
 from .records import RunInfo, VersionInfo
 from .registry import Registry
@@ -262,9 +262,15 @@ class ArtifactVersion:
         )
 
     def save(self) -> ArtifactVersion:
-        """Store edits to ``description`` and ``aliases`` (``latest`` is derived and ignored)."""
+        """Store edits to ``description`` and ``aliases``.
+
+        ``latest`` is derived: keeping it on the newest version is a no-op, adding
+        it to another version is an InvalidInputError (as is any invalid alias).
+        """
         registry, info = self._registry, self.info
-        wanted = {a for a in self.aliases if a != "latest"}
+        wanted = set(self.aliases) - ({"latest"} if "latest" in info.aliases else set())
+        for alias in wanted:
+            check_alias(alias)
         current = {a for a in info.aliases if a != "latest"}
         if wanted - current:
             registry.set_aliases(info, wanted - current)

@@ -177,6 +177,17 @@ def cmd_import_wandb(args: argparse.Namespace) -> None:
     print(f"{version.qualified_name}  {version.file_count} files  {human_size(version.size)}")
 
 
+def cmd_demo(args: argparse.Namespace) -> None:
+    from .demo import DEMO_PROJECT, build_demo
+    from .registry import Registry
+
+    registry = Registry(args.registry)
+    build_demo(registry.root, args.media)
+    print(
+        f"demo project {DEMO_PROJECT!r} logged in {registry.root}; its bucket is {Path(args.media).resolve() / 'bucket'}"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shanty", description="Version media in buckets by reference; list, diff and download versions."

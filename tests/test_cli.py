@@ -173,3 +173,10 @@ def test_import_wandb_command(capsys, tmp_path: Path) -> None:
         capsys, "import-wandb", str(tmp_path / "missing"), "--project", "imp", "--name", "x", "--type", "t"
     )
     assert code == 1 and "wandb_manifest.json" in err
+
+
+def test_demo_command(capsys, tmp_path: Path) -> None:
+    code, out, _ = cli(capsys, "--registry", str(tmp_path / "reg"), "demo", "--media", str(tmp_path / "media"))
+    assert code == 0 and "cshanty" in out
+    assert "sample_songs" in cli(capsys, "--registry", str(tmp_path / "reg"), "artifacts", "cshanty")[1]
+    assert (tmp_path / "media" / "bucket" / "song_metadata.csv").is_file()

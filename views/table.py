@@ -68,6 +68,7 @@ with st.expander("Filter and group", expanded=bool(query.filters or query.expres
     query = filter_editor(query, schema, key="filters")
     expression = st.text_input(
         "Expression",
+        key=f"expression-{view}",
         value=query.expression or "",
         placeholder="instrument = 'flute' and (pitch_hz > 300 or song_id startswith 'orca')",
     )

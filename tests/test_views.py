@@ -1,0 +1,111 @@
+"""The dashboard's views with Streamlit's AppTest (no browser), on the demo workspace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import shanty
+from shanty.demo import build_demo
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture(scope="module")
+def demo_root(tmp_path_factory: pytest.TempPathFactory) -> str:
+    base = tmp_path_factory.mktemp("demo")
+    build_demo(base / "registry", base / "media")
+    return str(base / "registry")
+
+
+@pytest.fixture
+def app(demo_root: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    monkeypatch.setenv("SHANTY_ROOT", demo_root)
+    monkeypatch.setenv("SHANTY_SECRET_FILE", str(tmp_path / "secret"))
+
+    def start(page: str, **params: str) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=60)
+        for key, value in params.items():
+            at.query_params[key] = value
+        at.switch_page(page)
+        return at.run()
+
+    return start
+
+
+def expression(at: AppTest):
+    return next(t for t in at.text_input if t.label == "Expression")
+
+
+def counts(at: AppTest) -> str:
+    return " ".join(m.value for m in at.markdown if "rows" in m.value or "groups" in m.value)
+
+
+def test_table_view_shows_the_synth_table(app) -> None:
+    at = app("views/table.py", artifact="cshanty/synth_samples")
+    assert not at.exception
+    assert "**28 rows**" in counts(at)
+    assert at.selectbox(key="table").value == "synth_song_samples"
+
+
+def test_expression_filters_and_lands_in_the_url(app) -> None:
+    at = app("views/table.py", artifact="cshanty/synth_samples")
+    expression(at).input("instrument = 'flute'").run()
+    assert "**7 rows**" in counts(at)
+    token = at.query_params["q"]
+    restored = app("views/table.py", artifact="cshanty/synth_samples", q=token)
+    assert "**7 rows**" in counts(restored)
+
+
+def test_deep_link_with_filter_and_group(app) -> None:
+    flute = shanty.Query(filters=(shanty.Filter("instrument", "=", "flute"),))
+    at = app("views/table.py", artifact="cshanty/synth_samples", q=flute.to_url_token())
+    assert "**7 rows**" in counts(at)
+    grouped = shanty.Query(group_by=shanty.GroupBy(("song_id",), (shanty.Aggregate("count"),), samples=2))
+    at = app("views/table.py", artifact="cshanty/synth_samples", q=grouped.to_url_token())
+    assert "**7 groups**" in counts(at)
+
+
+def test_grouping_widget(app) -> None:
+    at = app("views/table.py", artifact="cshanty/synth_samples")
+    at.multiselect[0].set_value(["instrument"]).run()
+    assert "**4 groups**" in counts(at)
+
+
+def test_bad_links_and_bad_expressions_are_explained(app) -> None:
+    at = app("views/table.py", artifact="cshanty/synth_samples", q="not-a-query")
+    assert not at.exception and any("could not be read" in w.value for w in at.warning)
+    assert "**28 rows**" in counts(at)
+    expression(at).input("pitch_hz >").run()
+    assert not at.exception and at.error and "Expected" in at.error[0].value
+
+
+def test_export_prepares_a_download(app) -> None:
+    at = app("views/table.py", artifact="cshanty/synth_samples")
+    prepare = next(b for b in at.button if b.label == "Prepare the export")
+    prepare.click().run()
+    assert not at.exception
+    assert any("Download 28 rows" in str(getattr(b, "label", "")) for b in at.get("download_button"))
+
+
+def test_artifacts_view_deep_link_and_files(app) -> None:
+    at = app("views/artifacts.py", project="cshanty", artifact="sample_songs", version="v0")
+    assert not at.exception
+    assert any("5 file(s)" in c.value for c in at.caption)
+    at = app("views/artifacts.py", project="cshanty", artifact="sample_songs", version="v1", files_q="orca")
+    assert any("1 file(s)" in c.value for c in at.caption)
+
+
+def test_editing_notes_and_aliases(app, demo_root: str) -> None:
+    at = app("views/artifacts.py", project="cshanty", artifact="sample_songs", version="v0")
+    at.text_area[0].input("checked by ear")
+    at.text_input[0].input("baseline, reviewed")
+    at.button[0].click().run()
+    assert not at.exception
+    version = shanty.Api(demo_root).artifact("cshanty/sample_songs:reviewed")
+    assert (version.version, version.description) == ("v0", "checked by ear")
+    at.text_input[0].input("latest")
+    at.button[0].click().run()
+    assert at.error and "reserved" in at.error[0].value
