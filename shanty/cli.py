@@ -284,6 +284,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--project", required=True)
     p.add_argument("--name", required=True)
     p.add_argument("--type", required=True)
+
+    p = add("demo", cmd_demo, "Build the demo workspace (synthesised whale songs, tables, versions) into the registry.")
+    p.add_argument(
+        "--media", default="shanty-demo", help="folder for the demo's generated media (default: ./shanty-demo)"
+    )
     return parser
 
 
