@@ -17,7 +17,7 @@ if get_script_run_ctx(suppress_warning=True) is not None:  # a script run, not t
     st.set_page_config(page_title="shanty", page_icon="🐋", layout="wide")
     page = st.navigation(
         [
-            st.Page("views/artifacts.py", title="Artifacts", icon="📦", url_path="artifacts", default=True),
+            st.Page("views/artifacts.py", title="Artifacts", icon="📦", default=True),  # the default page is served at /
             st.Page("views/table.py", title="Table", icon="🎧", url_path="table"),
         ]
     )
