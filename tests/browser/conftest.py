@@ -124,10 +124,12 @@ def wait_healthy(process: subprocess.Popen, url: str, log: Path, timeout: float 
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"streamlit exited with {process.returncode}:\n{log.read_text(errors='replace')}")
-        with contextlib.suppress(OSError, urllib.error.URLError):
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
+        with (
+            contextlib.suppress(OSError, urllib.error.URLError),
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response,
+        ):
+            if response.status == 200:
+                return
         time.sleep(0.2)
     raise RuntimeError(f"streamlit did not answer {url}/_stcore/health in {timeout} s:\n{log.read_text()[-4000:]}")
 
