@@ -17,8 +17,11 @@ if get_script_run_ctx(suppress_warning=True) is not None:  # a script run, not t
     st.set_page_config(page_title="shanty", page_icon="🐋", layout="wide")
     page = st.navigation(
         [
-            st.Page("views/artifacts.py", title="Artifacts", icon="📦", default=True),  # the default page is served at /
+            st.Page(
+                "views/artifacts.py", title="Artifacts", icon="📦", default=True
+            ),  # the default page is served at /
             st.Page("views/table.py", title="Table", icon="🎧", url_path="table"),
+            st.Page("views/join.py", title="Join", icon="🔗", url_path="join"),
         ]
     )
     page.run()

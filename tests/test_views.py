@@ -70,7 +70,7 @@ def test_deep_link_with_filter_and_group(app) -> None:
 
 def test_grouping_widget(app) -> None:
     at = app("views/table.py", artifact="cshanty/synth_samples")
-    at.multiselect[0].set_value(["instrument"]).run()
+    next(m for m in at.multiselect if m.label == "Group by").set_value(["instrument"]).run()
     assert "**4 groups**" in counts(at)
 
 
@@ -109,3 +109,28 @@ def test_editing_notes_and_aliases(app, demo_root: str) -> None:
     at.text_input[0].input("latest")
     at.button[0].click().run()
     assert at.error and "reserved" in at.error[0].value
+
+
+def test_join_view_pairs_originals_with_every_instrument(app) -> None:
+    at = app(
+        "views/join.py",
+        l_artifact="cshanty/original_songs",
+        r_artifact="cshanty/synth_samples",
+        on="song_id",
+    )
+    assert not at.exception
+    assert "**28 rows**" in counts(at)
+    expression(at).input("synth.instrument = 'organ'").run()
+    assert "**7 rows**" in counts(at)
+    assert "q" in at.query_params and at.query_params["on"] == "song_id"
+
+
+def test_join_can_be_saved_and_reopened(app, demo_root: str) -> None:
+    at = app("views/join.py", l_artifact="cshanty/original_songs", r_artifact="cshanty/synth_samples", on="song_id")
+    name = next(t for t in at.text_input if t.label == "Artifact name")
+    name.input("songs_join_test")
+    next(b for b in at.button if b.label == "Log it").click().run()
+    assert not at.exception and at.success
+    joined = shanty.Api(demo_root).artifact("cshanty/songs_join_test:latest").get("original_synth")
+    assert isinstance(joined, shanty.JoinedTable) and joined.join_key == ["song_id"]
+    assert (len(joined.table1), len(joined.table2)) == (7, 28)

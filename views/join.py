@@ -1,0 +1,92 @@
+"""Join: two tables side by side on key columns, both media cells playable in one row."""
+
+import re
+
+import streamlit as st
+
+import shanty
+from components.deeplink import seed
+from components.query_view import controls, keep, load_query, page_of_rows, run_or_explain
+from components.table_picker import pick_table
+from components.workspace import workspace_api
+from shanty import Join, JoinedTable, Query, ShantyError, read_schema
+from shanty.query import TableSchema
+
+api = workspace_api()
+st.title("Join")
+st.caption("Pick two tables (any artifacts, any versions) and the key columns they share.")
+
+
+def side_name(table: str, other: str | None = None) -> str:
+    """A short column prefix from a table name: ``synth_song_samples`` -> ``synth``."""
+    name = re.sub(r"[^A-Za-z0-9_]", "_", table).split("_")[0] or "t"
+    return name + "2" if name == other else name
+
+
+left_box, right_box = st.columns(2)
+with left_box:
+    st.subheader("Left")
+    left = pick_table(api, prefix="l_")
+with right_box:
+    st.subheader("Right")
+    right = pick_table(api, prefix="r_")
+if left is None or right is None:
+    st.stop()
+(lv, lt, lpath), (rv, rt, rpath) = left, right
+lschema, rschema = read_schema(lpath), read_schema(rpath)
+shared = [c for c in lschema.columns if c in rschema.columns and c not in lschema.media]
+if not shared:
+    st.warning(f"{lt} and {rt} share no column to join on; pick other tables.")
+    st.stop()
+
+lname, rname = side_name(lt), side_name(rt, side_name(lt))
+seed("on", [shared[0]], lambda raw: [k for k in raw.split(",") if k in shared])
+seed("how", "inner")
+on = st.multiselect("Join on", shared, key="on")
+how = st.radio("Join kind", ["inner", "left", "outer"], key="how", horizontal=True)
+if not on:
+    st.info("Choose at least one key column.")
+    st.stop()
+
+view = f"{lv.qualified_name}/{lt}|{rv.qualified_name}/{rt}|{','.join(on)}|{how}"
+base = load_query(view)
+if base.join != Join(rname, tuple(on), how):
+    # A new join starts with the columns worth comparing: keys, every media cell, the right side's values.
+    right_values = [f"{rname}.{c}" for c in rschema.columns if c not in on]
+    left_media = [f"{lname}.{c}" for c in lschema.media]
+    base = Query(join=Join(rname, tuple(on), how), columns=(*on, *left_media, *right_values))
+# Columns of the joined result, named as the engine names them: keys bare, the rest by side.
+joined = TableSchema(
+    {
+        **{k: lschema.columns[k] for k in on},
+        **{f"{n}.{c}": t for n, s in ((lname, lschema), (rname, rschema)) for c, t in s.columns.items() if c not in on},
+    },
+    {f"{n}.{c}": kind for n, s in ((lname, lschema), (rname, rschema)) for c, kind in s.media.items()},
+)
+query = controls(base, joined, view)
+result = run_or_explain(query, {lname: lpath, rname: rpath})
+query = page_of_rows(query, result, {lname: lv, rname: rv})
+url = {
+    "l_artifact": f"{lv.project}/{lv.source_name}",
+    "l_version": lv.version,
+    "l_table": lt,
+    "r_artifact": f"{rv.project}/{rv.source_name}",
+    "r_version": rv.version,
+    "r_table": rt,
+    "on": ",".join(on),
+    "how": how,
+}
+keep(query, **url)
+
+with st.expander("Save this join as a joined table (like W&B's joined-table)"), st.form("save-join"):
+    name = st.text_input("Artifact name", value=f"{lname}_{rname}_join")
+    table = st.text_input("Joined table name", value=f"{lname}_{rname}")
+    if st.form_submit_button("Log it"):
+        try:
+            with shanty.Run(project=lv.project, job_type="join", root=api.root) as run:
+                artifact = shanty.Artifact(name, type="analysis", description=f"{lt} ⋈ {rt} on {', '.join(on)} ({how})")
+                artifact.add(JoinedTable(lv.get(lt), rv.get(rt), on), table)
+                saved = run.log_artifact(artifact)
+            st.success(f"Logged {saved.qualified_name}.")
+        except ShantyError as exc:
+            st.error(str(exc))
