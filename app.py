@@ -22,6 +22,7 @@ if get_script_run_ctx(suppress_warning=True) is not None:  # a script run, not t
             ),  # the default page is served at /
             st.Page("views/table.py", title="Table", icon="🎧", url_path="table"),
             st.Page("views/join.py", title="Join", icon="🔗", url_path="join"),
+            st.Page("views/diff.py", title="Diff", icon="🔀", url_path="diff"),
         ]
     )
     page.run()

@@ -67,13 +67,17 @@ _ACTIVE_TYPES = {"text/html", "application/xhtml+xml", "text/xml", "application/
 _CONTENT_CACHE = "private, max-age=3600"  # a token's bytes never change; the token itself expires
 
 
-@functools.cache
 def server_from_environment() -> MediaServer:
-    """The process's MediaServer, built from the environment on first use (see the module docstring)."""
+    """The MediaServer for the current environment (see the module docstring), built once per setting."""
     root = configured_root() or str(DEMO_ROOT)
-    secret = load_or_create_secret(default_secret_file())
     proxy = os.environ.get("SHANTY_MEDIA_PROXY", "").strip().lower() in {"1", "true", "yes", "on"}
-    return MediaServer(root, secret, proxy=proxy)
+    return _server(root, str(default_secret_file()), proxy)
+
+
+@functools.cache
+def _server(root: str, secret_file: str, proxy: bool) -> MediaServer:
+    # Keyed by the settings, so a process whose environment changes (tests) never serves a stale registry.
+    return MediaServer(root, load_or_create_secret(secret_file), proxy=proxy)
 
 
 def media_url(

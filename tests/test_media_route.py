@@ -338,9 +338,8 @@ def test_server_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("SHANTY_ROOT", str(tmp_path / "registry"))
     monkeypatch.setenv("SHANTY_SECRET_FILE", str(tmp_path / "conf" / "secret"))
     monkeypatch.setenv("SHANTY_MEDIA_PROXY", "1")
-    server_from_environment.cache_clear()
+    server = server_from_environment()
     try:
-        server = server_from_environment()
         assert server is server_from_environment()
         assert (server.registry.root, server.proxy) == (f"file://{tmp_path}/registry", True)
         assert (tmp_path / "conf" / "secret").stat().st_mode & 0o777 == 0o600
@@ -348,8 +347,7 @@ def test_server_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         assert secret not in repr(server)
         with TestClient(Starlette(routes=media_routes(server_from_environment))) as client:
             assert client.get(media_url(version, "songs/a.wav")).content == SONG
-        monkeypatch.delenv("SHANTY_ROOT")
-        server_from_environment.cache_clear()
+        monkeypatch.delenv("SHANTY_ROOT")  # a changed environment gets its own server, never a stale one
         assert server_from_environment().registry.root == f"file://{media_route.DEMO_ROOT}"
     finally:
-        server_from_environment.cache_clear()
+        media_route._server.cache_clear()

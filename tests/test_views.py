@@ -134,3 +134,33 @@ def test_join_can_be_saved_and_reopened(app, demo_root: str) -> None:
     joined = shanty.Api(demo_root).artifact("cshanty/songs_join_test:latest").get("original_synth")
     assert isinstance(joined, shanty.JoinedTable) and joined.join_key == ["song_id"]
     assert (len(joined.table1), len(joined.table2)) == (7, 28)
+
+
+def test_diff_view_names_the_added_songs(app) -> None:
+    at = app("views/diff.py", project="cshanty", artifact="sample_songs")
+    assert not at.exception
+    assert (at.selectbox(key="old").value, at.selectbox(key="new").value) == ("v0", "v1")
+    assert any("2 change(s)" in c.value for c in at.caption)
+    changes = at.dataframe[-1].value
+    assert list(changes["path"]) == ["bowhead_01.wav", "pilot_01.wav"] and set(changes["change"]) == {"added"}
+
+
+def test_diff_view_plays_a_modified_file_a_b(app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bucket = tmp_path / "b"
+    bucket.mkdir()
+    (bucket / "song.wav").write_bytes(b"RIFF old take")
+    root = str(tmp_path / "reg")
+    for data in (b"RIFF old take", b"RIFF new take, longer"):
+        (bucket / "song.wav").write_bytes(data)
+        with shanty.init(project="p", root=root) as run:
+            artifact = shanty.Artifact("takes", type="raw_data")
+            artifact.add_reference(str(bucket))
+            run.log_artifact(artifact)
+    monkeypatch.setenv("SHANTY_ROOT", root)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"project": "p", "artifact": "takes", "kinds": "modified"})
+    at.switch_page("views/diff.py")
+    at.run()
+    assert not at.exception
+    assert list(at.dataframe[-1].value["change"]) == ["modified"]
+    assert at.selectbox(key="ab").value == "song.wav"
