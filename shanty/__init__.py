@@ -34,6 +34,7 @@ from .records import ArtifactInfo, RunInfo, VersionInfo
 from .registry import Registry, default_root
 from .tablediff import RowChange, RowKind, TableDiff, diff_tables
 from .tables import JoinedTable, Table
+from .versiondiff import ChangePage, ManifestDiff, diff_manifest_files
 from .wandb_import import import_wandb_artifact
 
 __version__ = "0.1.0"
@@ -47,6 +48,7 @@ __all__ = [
     "Audio",
     "Change",
     "ChangeKind",
+    "ChangePage",
     "ChangedObjectError",
     "ColumnSummary",
     "ConflictError",
@@ -61,6 +63,7 @@ __all__ = [
     "JoinedTable",
     "MalformedError",
     "Manifest",
+    "ManifestDiff",
     "ManifestEntry",
     "Media",
     "NotFoundError",
@@ -83,6 +86,7 @@ __all__ = [
     "column_summaries",
     "current_run",
     "default_root",
+    "diff_manifest_files",
     "diff_manifests",
     "diff_tables",
     "finish",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import pickle
 import subprocess
 import sys
 import tempfile
@@ -290,6 +291,15 @@ def test_a_diff_is_a_value_and_is_computed_once(tmp_path: Path, monkeypatch: pyt
     again = diff_manifest_files(str(old), str(new))
     assert again == first and hash(again) == hash(first) and builds == []
     assert again.changes(A).changes[0].path == "new.wav" and builds == []
+
+
+def test_a_pickled_diff_pages_after_its_table_is_gone(tmp_path: Path) -> None:
+    # The dashboard caches the diff with st.cache_data, which pickles it; the table may be long evicted.
+    diff = diff_manifest_files(write(tmp_path, OLD), write(tmp_path, NEW))
+    copy = pickle.loads(pickle.dumps(diff))
+    versiondiff.clear_caches()
+    assert copy == diff and shape(copy.changes().changes) == shape(diff.changes().changes)
+    assert [c.path for c in copy.changes(["renamed"]).changes] == ["new_name.wav"]
 
 
 def test_evicted_diffs_are_rebuilt_and_their_tables_dropped(tmp_path: Path) -> None:
