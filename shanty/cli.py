@@ -15,10 +15,13 @@ from pathlib import Path
 
 from . import api
 from .artifact import Artifact, ArtifactVersion
+from .diff import ChangeKind, Diff
 from .errors import ShantyError
 from .formatting import diff_to_json, diff_to_markdown, diff_to_text, entry_to_json, human_size
 from .manifest import Manifest
 from .names import check_alias, check_name, parse_artifact_ref
+from .query import MAX_PAGE_SIZE
+from .versiondiff import diff_manifest_files
 
 __all__ = ["build_parser", "main"]
 
@@ -99,7 +102,17 @@ def cmd_files(args: argparse.Namespace) -> None:
 def cmd_diff(args: argparse.Namespace) -> None:
     client = api.Api(args.registry)
     old, new = client.artifact(args.old), client.artifact(args.new)
-    diff = client.diff(old, new)
+    # The engine diff keeps a million-entry diff to seconds and bounded memory; pages are collected here.
+    engine_diff = diff_manifest_files(old.manifest_file(), new.manifest_file())
+    kinds = list(ChangeKind) if args.all else [k for k in ChangeKind if k is not ChangeKind.UNCHANGED]
+    changes, page = [], 1
+    while True:
+        batch = engine_diff.changes(kinds=kinds, page=page, page_size=MAX_PAGE_SIZE)
+        changes.extend(batch.changes)
+        if page >= batch.page_count:
+            break
+        page += 1
+    diff = Diff(tuple(changes), engine_diff.summary)
     if args.format == "json":
         print(json.dumps(diff_to_json(diff, old.qualified_name, new.qualified_name, args.all), indent=2))
     elif args.format == "markdown":
