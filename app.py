@@ -23,6 +23,7 @@ if get_script_run_ctx(suppress_warning=True) is not None:  # a script run, not t
             st.Page("views/table.py", title="Table", icon="🎧", url_path="table"),
             st.Page("views/join.py", title="Join", icon="🔗", url_path="join"),
             st.Page("views/diff.py", title="Diff", icon="🔀", url_path="diff"),
+            st.Page("views/compare.py", title="Compare", icon="⚖️", url_path="compare"),
         ]
     )
     page.run()

@@ -14,8 +14,9 @@ from components.waveform_route import waveform_url
 from shanty import ArtifactVersion, QueryResult
 
 
-def _cell(cell: dict[str, Any] | None, kind: str, version: ArtifactVersion) -> dict[str, Any] | None:
-    if not cell or not cell.get("entry"):
+def sign_cell(cell: dict[str, Any] | None, kind: str, version: ArtifactVersion) -> dict[str, Any] | None:
+    """One media cell (as stored) -> what the media table shows, signed for ``version``."""
+    if not isinstance(cell, dict) or not cell.get("entry"):
         return None
     url = media_url(version, cell["entry"], absolute=False)
     shown: dict[str, Any] = {"url": url, "caption": cell.get("caption")}
@@ -44,7 +45,9 @@ def cells_for_page(result: QueryResult, versions: ArtifactVersion | dict[str, Ar
                     else versions.get(column.split(".", 1)[0] if "." in column else "", versions.get(""))
                 )
                 value = (
-                    [_cell(v, kind, version) for v in value] if isinstance(value, list) else _cell(value, kind, version)
+                    [sign_cell(v, kind, version) for v in value]
+                    if isinstance(value, list)
+                    else sign_cell(value, kind, version)
                 )
             elif hasattr(value, "isoformat"):
                 value = value.isoformat()

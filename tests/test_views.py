@@ -164,3 +164,43 @@ def test_diff_view_plays_a_modified_file_a_b(app, tmp_path: Path, monkeypatch: p
     assert not at.exception
     assert list(at.dataframe[-1].value["change"]) == ["modified"]
     assert at.selectbox(key="ab").value == "song.wav"
+
+
+@pytest.fixture
+def two_table_versions(tmp_path: Path) -> str:
+    """A table logged twice: one row's audio and score changed, one row removed, one added."""
+    bucket = tmp_path / "b"
+    bucket.mkdir()
+    for name in ("a", "b", "c", "d", "a2"):
+        (bucket / f"{name}.wav").write_bytes(f"RIFF {name}".encode())
+    root = str(tmp_path / "reg")
+    versions = (
+        [("s1", "a", 0.5), ("s2", "b", 0.7), ("s3", "c", 0.9)],
+        [("s1", "a2", 0.6), ("s2", "b", 0.7), ("s4", "d", 0.1)],
+    )
+    for rows in versions:
+        table = shanty.Table(columns=["song_id", "audio", "score"])
+        for song, audio, score in rows:
+            table.add_data(song, shanty.Audio(str(bucket / f"{audio}.wav")), score)
+        with shanty.init(project="p", root=root) as run:
+            artifact = shanty.Artifact("scores", type="dataset")
+            artifact.add(table, "t")
+            run.log_artifact(artifact)
+    return root
+
+
+def test_compare_view_shows_changed_cells_a_b(two_table_versions: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHANTY_ROOT", two_table_versions)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"a_artifact": "p/scores", "a_version": "v0", "b_artifact": "p/scores", "b_version": "v1", "key": "song_id"})
+    at.switch_page("views/compare.py")
+    at.run()
+    assert not at.exception
+    assert at.radio(key="kind").value == "changed"
+    assert at.radio(key="kind").options == ["added (1)", "removed (1)", "changed (1)"]
+    assert any("A 3 rows · B 3 rows" in c.value for c in at.caption)
+    assert at.query_params["key"] == "song_id"
+    at.radio(key="kind").set_value("added").run()
+    assert not at.exception and at.query_params["kind"] == "added"
+    side = [m.value for m in at.markdown if m.value.startswith("**A:") or m.value.startswith("**B:")]
+    assert side == ["**A: p/scores:v0/t** · 3 rows", "**B: p/scores:v1/t** · 3 rows"]

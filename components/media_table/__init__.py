@@ -21,8 +21,16 @@ _RENDER = st.components.v2.component(
 
 
 def media_table(
-    columns: list[dict[str, Any]], rows: list[list[Any]], sort: dict[str, Any] | None, key: str
+    columns: list[dict[str, Any]],
+    rows: list[list[Any]],
+    sort: dict[str, Any] | None,
+    key: str,
+    highlight: list[list[int]] | None = None,
 ) -> dict[str, Any] | None:
-    """Mount the table; returns the clicked header (``{"column": ...}``) on the run it was clicked, else None."""
-    result = _RENDER(data={"columns": columns, "rows": rows, "sort": sort}, key=key, on_sort_change=lambda: None)
+    """Mount the table; returns the clicked header (``{"column": ...}``) on the run it was clicked, else None.
+
+    ``highlight[r]`` lists the column indexes of row ``r`` to mark as changed.
+    """
+    data = {"columns": columns, "rows": rows, "sort": sort, "highlight": highlight}
+    result = _RENDER(data=data, key=key, on_sort_change=lambda: None)
     return getattr(result, "sort", None)

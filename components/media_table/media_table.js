@@ -111,11 +111,16 @@ export default function (component) {
   }
   table.appendChild(el("thead")).appendChild(head);
   const body = el("tbody");
-  for (const row of data.rows) {
+  data.rows.forEach((row, r) => {
     const tr = el("tr");
-    row.forEach((value, i) => tr.appendChild(renderCell(value, data.columns[i].kind, overlay)));
+    const marked = (data.highlight && data.highlight[r]) || [];
+    row.forEach((value, i) => {
+      const td = renderCell(value, data.columns[i].kind, overlay);
+      if (marked.includes(i)) td.classList.add("changed");
+      tr.appendChild(td);
+    });
     body.appendChild(tr);
-  }
+  });
   table.appendChild(body);
   root.append(table, overlayBox);
 }
