@@ -24,6 +24,8 @@ Starlette.
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import math
 import mimetypes
 import os
@@ -74,6 +76,7 @@ _PRESIGN_REUSE = 5 * 60  # reuse a presigned URL this long (IAM signing is a net
 _CACHE_LIMIT = 4096
 _RACY_NS = 2 * 10**9  # a file modified this recently is hashed afresh: mtime ticks are coarse (as racy-git)
 CHUNK = 256 * 1024
+_ID_PREFIX = "#"  # marks an opaque entry id (see MediaServer._entry_id) in a token's path field
 
 _GENERIC_TYPES = {"application/octet-stream", "binary/octet-stream", "text/plain", ""}
 # Browsers need these exact types; mimetypes differs between platforms (audio/x-wav, missing webm...).
@@ -276,6 +279,7 @@ class MediaServer:
         self.presign_seconds = presign_seconds
         self.verify_local = verify_local
         self._versions: dict[tuple[str, str, int], VersionInfo] = {}  # versions are immutable once logged
+        self._ids: dict[tuple[str, str, int], dict[str, ManifestEntry]] = {}
         self._presigned: dict[tuple[str, str | None], tuple[str, float]] = {}
         self._http = urllib3.PoolManager(
             maxsize=16,
@@ -313,7 +317,8 @@ class MediaServer:
         step = min(3600, ttl)
         expires = math.ceil((time.time() + ttl) / step) * step
         token = sign_media(
-            MediaClaim(version.project, version.artifact, version.index, entry.path, expires), self._secret
+            MediaClaim(version.project, version.artifact, version.index, self._entry_id(entry.path), expires),
+            self._secret,
         )
         url = f"{self.prefix}/{token}/{quote(posixpath.basename(entry.path), safe='')}"
         return url + "?proxy=1" if proxy else url
@@ -359,10 +364,23 @@ class MediaServer:
             if not 0 <= claim.version < len(versions):
                 raise MediaDeniedError("This media link names a version this app does not know; reload the page.")
             info = self._versions[key] = versions[claim.version]
-        entry = self.registry.manifest(info).entries.get(claim.path)
+        entries = self.registry.manifest(info).entries
+        if claim.path.startswith(_ID_PREFIX):
+            ids = self._ids.get(key)
+            if ids is None:
+                ids = self._ids[key] = {self._entry_id(p): e for p, e in entries.items()}
+            entry = ids.get(claim.path)
+        else:
+            entry = entries.get(claim.path)
         if entry is None:
             raise MediaDeniedError("This media link names a file this version does not hold; reload the page.")
         return entry
+
+    def _entry_id(self, path: str) -> str:
+        # Tokens are signed, not encrypted: their payload is readable base64. An
+        # entry path can reveal a local folder or a bucket, so tokens carry a
+        # keyed hash of it instead (opaque without the secret, not guessable).
+        return _ID_PREFIX + hmac.new(self._secret, path.encode(), hashlib.sha256).hexdigest()[:24]
 
     def _check_local(self, path: Path, entry: ManifestEntry) -> os.stat_result:
         """The file's stat if it still holds the logged bytes; MediaGoneError otherwise."""

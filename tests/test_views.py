@@ -192,7 +192,9 @@ def two_table_versions(tmp_path: Path) -> str:
 def test_compare_view_shows_changed_cells_a_b(two_table_versions: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SHANTY_ROOT", two_table_versions)
     at = AppTest.from_file(APP, default_timeout=60)
-    at.query_params.update({"a_artifact": "p/scores", "a_version": "v0", "b_artifact": "p/scores", "b_version": "v1", "key": "song_id"})
+    at.query_params.update(
+        {"a_artifact": "p/scores", "a_version": "v0", "b_artifact": "p/scores", "b_version": "v1", "key": "song_id"}
+    )
     at.switch_page("views/compare.py")
     at.run()
     assert not at.exception

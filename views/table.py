@@ -34,7 +34,13 @@ query = page_of_rows(query, result, version)
 keep(query, **url)
 
 with st.expander("Column summaries"):
-    for summary in _summaries(str(path), Path(path).stat().st_mtime):
+    # Computed on request: charts would otherwise load with (and delay) the first view of the table.
+    summaries = (
+        _summaries(str(path), Path(path).stat().st_mtime)
+        if st.toggle("Compute column summaries", key="summaries")
+        else []
+    )
+    for summary in summaries:
         st.markdown(
             f"**{summary.name}** · {summary.media or summary.type} · {summary.null_count:,} empty · {summary.distinct_count:,} distinct"
         )

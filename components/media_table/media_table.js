@@ -34,9 +34,12 @@ async function drawWaveform(canvas, url, audio) {
       ctx.fillRect(x, top, Math.max(1, width / n - 0.5), Math.max(1, bottom - top));
     }
     canvas.onclick = (event) => {
-      if (!audio.duration) return;
+      // With preload="none" the duration is unknown until the first play: seek once it is.
       const rect = canvas.getBoundingClientRect();
-      audio.currentTime = ((event.clientX - rect.left) / rect.width) * audio.duration;
+      const fraction = (event.clientX - rect.left) / rect.width;
+      const seek = () => { audio.currentTime = fraction * audio.duration; };
+      if (audio.duration) seek();
+      else audio.addEventListener("loadedmetadata", seek, { once: true });
       audio.play();
     };
   } catch (err) {

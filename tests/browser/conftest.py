@@ -174,7 +174,7 @@ def log_hostile_table(root: Path, bucket: Path) -> None:
         run.log_artifact(artifact)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     """The dashboard serving the demo (project ``cshanty``) and the hostile table; yields its base URL and more."""
     require_chromium()  # no point starting a server no browser will visit
@@ -198,7 +198,7 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
         stop_process_group(process)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator:
     """Headless Debian Chromium (never a downloaded one), shared by the session."""
     require_chromium()

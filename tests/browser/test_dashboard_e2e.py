@@ -126,11 +126,6 @@ def test_audio_cell_plays(page: Page) -> None:
     assert audio.evaluate("a => a.duration") == pytest.approx(3.0, abs=0.05)  # humpback_01 lasts 3 s
 
 
-@pytest.mark.xfail(
-    strict=True,  # turns into a failure once the bug is fixed: then drop this marker
-    reason="media_table.js drawWaveform: canvas.onclick returns at `if (!audio.duration)` while a preload='none' "
-    "player has not loaded, so a click on the waveform does nothing until the player was started once",
-)
 def test_clicking_the_waveform_plays_from_there(page: Page) -> None:
     open_table(page, SYNTH, 28)
     canvas = page.locator(f"{ROWS} canvas.wave").first
