@@ -12,7 +12,7 @@ from shanty.table_entries import TABLE_SUFFIX
 
 
 @st.cache_data(ttl=10, show_spinner=False)
-def _artifacts_with_tables(root: str) -> list[str]:
+def artifacts_with_tables(root: str) -> list[str]:
     api = Api(root)
     found = []
     for project in api.projects():
@@ -29,7 +29,7 @@ def pick_table(api: Api, prefix: str = "", label: str = "") -> tuple[ArtifactVer
     Returns (version, table name, local Parquet file), or None after telling
     the user why nothing can be shown.
     """
-    tables = _artifacts_with_tables(api.root)
+    tables = artifacts_with_tables(api.root)
     if not tables:
         st.info(
             "No table has been logged yet: `artifact.add(shanty.Table(...), 'name')`, then `run.log_artifact(artifact)`."

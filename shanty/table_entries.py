@@ -69,11 +69,13 @@ def _table_path_in(artifact: Artifact, table: Table | str) -> str:
         )
     if id(table) in artifact._added_tables:
         return artifact._added_tables[id(table)]
-    if table.source is not None:  # read from a logged version: carry its entry over
+    if table.source is not None:  # read from a logged version: carry it over with the media it plays
         version, path = table.source
-        entry = version.manifest.entries[path]
-        artifact.manifest.add(entry)
-        return entry.path
+        source = version.manifest.entries
+        for media_path in table.media_entries():
+            artifact.manifest.add(source[media_path])
+        artifact.manifest.add(source[path])
+        return path
     raise InvalidInputError(
         "Add both tables to the artifact (artifact.add(table, name)) before adding the JoinedTable."
     )

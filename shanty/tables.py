@@ -278,6 +278,16 @@ class Table:
             arrow = arrow.set_column(arrow.column_names.index(name), name, rebuilt)
         return Table.from_arrow(arrow)
 
+    def media_entries(self) -> list[str]:
+        """Distinct manifest entry paths named by the media cells (set once the table is logged)."""
+        arrow = self.to_arrow()
+        seen: dict[str, None] = {}
+        for name in self._media:
+            for entry in pc.struct_field(arrow.column(name), "entry").to_pylist():
+                if entry is not None:
+                    seen.setdefault(entry, None)
+        return list(seen)
+
     def media_uris(self) -> list[str]:
         """Distinct media URIs, in first-seen order."""
         arrow = self.to_arrow()

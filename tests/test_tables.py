@@ -209,3 +209,18 @@ def test_damaged_wandb_export_is_refused(tmp_path: Path) -> None:
     with pytest.raises(NotFoundError, match=r"wandb_manifest\.json"):
         shanty.import_wandb_artifact(tmp_path / "nowhere", project="p", name="n", type="t")
     assert shanty.Api().projects() == []
+
+
+def test_joined_table_from_logged_versions_carries_its_media(bucket: Path) -> None:
+    with shanty.init(project="songs") as run:
+        artifact = shanty.Artifact("synth_samples", type="synth_ddsp")
+        artifact.add(media_table(bucket), "synth")
+        run.log_artifact(artifact)
+    synth = shanty.Api().artifact("songs/synth_samples:latest").get("synth")
+    with shanty.init(project="songs") as run:
+        summary = shanty.Artifact("summary", type="analysis")
+        summary.add(shanty.JoinedTable(synth, synth, "song_id"), "self_join")
+        logged = run.log_artifact(summary)
+    entries = logged.manifest.entries
+    assert "synth.table.parquet" in entries
+    assert all(cell.entry in entries for cell in synth.get_column("audio"))  # every cell stays playable

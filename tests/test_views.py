@@ -206,3 +206,15 @@ def test_compare_view_shows_changed_cells_a_b(two_table_versions: str, monkeypat
     assert not at.exception and at.query_params["kind"] == "added"
     side = [m.value for m in at.markdown if m.value.startswith("**A:") or m.value.startswith("**B:")]
     assert side == ["**A: p/scores:v0/t** · 3 rows", "**B: p/scores:v1/t** · 3 rows"]
+
+
+def test_saved_join_reopens(app, demo_root: str) -> None:
+    at = app("views/join.py", l_artifact="cshanty/original_songs", r_artifact="cshanty/synth_samples", on="song_id")
+    next(t for t in at.text_input if t.label == "Artifact name").input("reopen_me")
+    next(b for b in at.button if b.label == "Log it").click().run()
+    at = app("views/join.py", saved="cshanty/reopen_me:v0/original_synth")
+    assert not at.exception
+    assert at.selectbox(key="l_artifact").value == "cshanty/reopen_me"
+    assert at.selectbox(key="l_table").value == "original_song_samples"
+    assert at.selectbox(key="r_table").value == "synth_song_samples"
+    assert "**28 rows**" in counts(at)

@@ -7,10 +7,11 @@ import streamlit as st
 import shanty
 from components.deeplink import seed
 from components.query_view import controls, keep, load_query, page_of_rows, run_or_explain
-from components.table_picker import pick_table
+from components.table_picker import artifacts_with_tables, pick_table
 from components.workspace import workspace_api
 from shanty import Join, JoinedTable, Query, ShantyError, read_schema
 from shanty.query import TableSchema
+from shanty.table_entries import JOINED_SUFFIX, TABLE_SUFFIX
 
 api = workspace_api()
 st.title("Join")
@@ -22,6 +23,38 @@ def side_name(table: str, other: str | None = None) -> str:
     name = re.sub(r"[^A-Za-z0-9_]", "_", table).split("_")[0] or "t"
     return name + "2" if name == other else name
 
+
+@st.cache_data(ttl=10, show_spinner=False)
+def saved_joins(root: str) -> list[str]:
+    """``project/artifact:version/name`` of every joined table in the registry's latest versions."""
+    found = []
+    client = shanty.Api(root)
+    for project in client.projects():
+        for info in client.artifacts(project):
+            version = client.artifact(f"{project}/{info.name}:latest")
+            found += [
+                f"{version.qualified_name}/{p.removesuffix(JOINED_SUFFIX)}"
+                for p in version.manifest.entries
+                if p.endswith(JOINED_SUFFIX)
+            ]
+    return found
+
+
+saved = saved_joins(api.root)
+if saved:
+    seed("saved", "")
+    opened = st.selectbox("Open a saved join", ["", *saved], key="saved", format_func=lambda s: s or "—")
+    if opened and st.session_state.get("saved_opened") != opened:
+        # Point the pickers at the saved join's two tables and keys, then show it like any other join.
+        ref, _, name = opened.rpartition("/")
+        joined = api.artifact(ref).get(name)
+        for side, table in (("l_", joined.table1), ("r_", joined.table2)):
+            version, entry = table.source
+            st.session_state[f"{side}artifact"] = f"{version.project}/{version.source_name}"
+            st.session_state[f"{side}version"] = version.version
+            st.session_state[f"{side}table"] = entry.removesuffix(TABLE_SUFFIX)
+        st.session_state["on"] = list(joined.join_key)
+        st.session_state["saved_opened"] = opened
 
 left_box, right_box = st.columns(2)
 with left_box:
@@ -86,7 +119,9 @@ with st.expander("Save this join as a joined table (like W&B's joined-table)"), 
             with shanty.Run(project=lv.project, job_type="join", root=api.root) as run:
                 artifact = shanty.Artifact(name, type="analysis", description=f"{lt} ⋈ {rt} on {', '.join(on)} ({how})")
                 artifact.add(JoinedTable(lv.get(lt), rv.get(rt), on), table)
-                saved = run.log_artifact(artifact)
-            st.success(f"Logged {saved.qualified_name}.")
+                logged = run.log_artifact(artifact)
+            artifacts_with_tables.clear()  # the new artifact must show in the pickers at once
+            saved_joins.clear()
+            st.success(f"Logged {logged.qualified_name}; open it again from 'Open a saved join'.")
         except ShantyError as exc:
             st.error(str(exc))
