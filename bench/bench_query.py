@@ -31,16 +31,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-MEDIA = pa.struct(
-    [
-        ("uri", pa.string()),
-        ("entry", pa.string()),
-        ("caption", pa.string()),
-        ("sample_rate", pa.int64()),
-        ("fps", pa.float64()),
-        ("format", pa.string()),
-    ]
-)
+from shanty.media import MEDIA_STRUCT as MEDIA
+
 INSTRUMENTS = np.array(["piano", "violin", "drums", "bass", "flute", "guitar", "cello", "harp"])
 GENRES = np.array(["rock", "jazz", "pop", "folk", "classical"])
 CHUNK = 500_000

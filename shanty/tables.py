@@ -278,26 +278,23 @@ class Table:
             arrow = arrow.set_column(arrow.column_names.index(name), name, rebuilt)
         return Table.from_arrow(arrow)
 
-    def media_entries(self) -> list[str]:
-        """Distinct manifest entry paths named by the media cells (set once the table is logged)."""
-        arrow = self.to_arrow()
-        seen: dict[str, None] = {}
-        for name in self._media:
-            for entry in pc.struct_field(arrow.column(name), "entry").to_pylist():
-                if entry is not None:
-                    seen.setdefault(entry, None)
-        return list(seen)
-
-    def media_uris(self) -> list[str]:
-        """Distinct media URIs, in first-seen order."""
+    def _distinct_media_field(self, field: str) -> list[str]:
         arrow = self.to_arrow()
         seen: dict[str, None] = {}
         for name in self._media:
             # struct_field keeps the parent's nulls (StructArray.field would not).
-            for uri in pc.struct_field(arrow.column(name), "uri").to_pylist():
-                if uri is not None:
-                    seen.setdefault(uri, None)
+            for value in pc.struct_field(arrow.column(name), field).to_pylist():
+                if value is not None:
+                    seen.setdefault(value, None)
         return list(seen)
+
+    def media_entries(self) -> list[str]:
+        """Distinct manifest entry paths named by the media cells (set once the table is logged)."""
+        return self._distinct_media_field("entry")
+
+    def media_uris(self) -> list[str]:
+        """Distinct media URIs, in first-seen order."""
+        return self._distinct_media_field("uri")
 
 
 class JoinedTable:
