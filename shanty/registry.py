@@ -175,7 +175,9 @@ class Registry:
 
         def load(key: str) -> tuple[str, dict[str, Any]]:
             try:
-                return key, _check_record(json.loads(self.storage.read_bytes(key)), key)
+                record = _check_record(json.loads(self.storage.read_bytes(key)), key)
+                record["_seq"] = int(key.rsplit("/", 1)[1][:10])  # in memory only, never written
+                return key, record
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 raise MalformedError(f"The registry record {key} is not valid JSON; restore it from a backup.") from exc
 
@@ -271,9 +273,12 @@ class Registry:
             if record is None:
                 return state, None
             record.setdefault("time", now_iso())
-            key = join_uri(log_dir, f"{len(records):010d}.json")
+            # The number after the last one seen, not the count: a gap must not block writers forever.
+            last = int(records[-1]["_seq"]) if records else -1
+            key = join_uri(log_dir, f"{last + 1:010d}.json")
             data = json.dumps(record, sort_keys=True).encode()
             if self.storage.create_if_absent(key, data):
+                record["_seq"] = last + 1
                 self._records[key] = record
                 state.apply(record)
                 return state, record

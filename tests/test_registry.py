@@ -199,3 +199,14 @@ def test_writer_killed_mid_commit_leaves_no_half_version(bucket: Path) -> None:
     assert [v.version for v in versions] == ["v0"]
     assert log(bucket).version == "v1"  # the next writer is not blocked
     assert shanty.Api().artifact("p/songs_ds:v1").file_count == 4
+
+
+def test_a_gap_in_the_log_does_not_block_writers(bucket: Path) -> None:
+    log(bucket)
+    (bucket / "x.wav").write_bytes(b"x")
+    log(bucket)
+    folder = Path(os.environ["SHANTY_ROOT"]) / "projects/p/artifacts/songs_ds/log"
+    (folder / "0000000001.json").rename(folder / "0000000005.json")  # e.g. restored from a backup
+    (bucket / "y.wav").write_bytes(b"y")
+    assert log(bucket).version == "v2"
+    assert sorted(p.name for p in folder.iterdir()) == ["0000000000.json", "0000000005.json", "0000000006.json"]
