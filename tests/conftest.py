@@ -18,8 +18,10 @@ pytest_plugins = sorted({"tests.kits.file", *(f"tests.kits.{b}" for b in BACKEND
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Never touch the user's ~/.shanty, never draw progress bars in test logs.
+    # Never touch the user's ~/.shanty, secret or cache; never draw progress bars in test logs.
     monkeypatch.setenv("SHANTY_ROOT", str(tmp_path / "registry"))
+    monkeypatch.setenv("SHANTY_SECRET_FILE", str(tmp_path / "app-secret"))
+    monkeypatch.setenv("SHANTY_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("SHANTY_PROGRESS", "0")
     monkeypatch.chdir(tmp_path)
 
