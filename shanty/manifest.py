@@ -9,7 +9,6 @@ so a shanty version and a W&B version of the same files share a digest.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import posixpath
 from collections.abc import Iterable, Iterator, Mapping
@@ -17,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from .errors import InvalidInputError, MalformedError
+from .parquet_bytes import read_parquet_bytes, write_parquet_bytes
 
 __all__ = ["Manifest", "ManifestEntry", "check_entry_path", "manifest_digest"]
 
@@ -128,9 +127,7 @@ class Manifest:
         )
 
     def to_parquet_bytes(self) -> bytes:
-        sink = io.BytesIO()
-        pq.write_table(self.to_arrow(), sink, compression="zstd")
-        return sink.getvalue()
+        return write_parquet_bytes(self.to_arrow())
 
     @classmethod
     def from_arrow(cls, table: pa.Table) -> Manifest:
@@ -153,12 +150,7 @@ class Manifest:
 
     @classmethod
     def from_parquet_bytes(cls, data: bytes, where: str = "the manifest") -> Manifest:
-        try:
-            # Single-threaded on purpose: with pyarrow 26 a threaded read often leaves a pool
-            # thread that aborts the interpreter at exit ("terminate called without an active exception").
-            table = pq.read_table(io.BytesIO(data), use_threads=False)
-        except (pa.ArrowException, OSError) as exc:
-            raise MalformedError(f"{where} is not a readable Parquet file; it is damaged or not a manifest.") from exc
+        table = read_parquet_bytes(data, f"{where} is not a readable Parquet file; it is damaged or not a manifest.")
         return cls.from_arrow(table)
 
     # --- W&B wandb_manifest.json ---------------------------------------------

@@ -9,7 +9,6 @@ becomes a million Python objects unless asked for.
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -17,10 +16,10 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from .errors import InvalidInputError, MalformedError
 from .media import MEDIA_KINDS, MEDIA_STRUCT, Media, media_from_cell
+from .parquet_bytes import read_parquet_bytes, write_parquet_bytes
 
 __all__ = ["METADATA_KEY", "JoinedTable", "Table"]
 
@@ -252,18 +251,11 @@ class Table:
         return table
 
     def to_parquet_bytes(self) -> bytes:
-        sink = io.BytesIO()
-        pq.write_table(self.to_arrow(), sink, compression="zstd")
-        return sink.getvalue()
+        return write_parquet_bytes(self.to_arrow())
 
     @classmethod
     def from_parquet_bytes(cls, data: bytes, where: str = "the table") -> Table:
-        try:
-            # Single-threaded on purpose: with pyarrow 26 a threaded read often leaves a pool
-            # thread that aborts the interpreter at exit ("terminate called without an active exception").
-            arrow = pq.read_table(io.BytesIO(data), use_threads=False)
-        except (pa.ArrowException, OSError) as exc:
-            raise MalformedError(f"{where} is not a readable Parquet table; it is damaged.") from exc
+        arrow = read_parquet_bytes(data, f"{where} is not a readable Parquet table; it is damaged.")
         return cls.from_arrow(arrow)
 
     def with_entries(self, entry_of: Mapping[str, str]) -> Table:

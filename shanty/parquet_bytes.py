@@ -1,0 +1,29 @@
+"""Parquet to and from bytes, the way every stored manifest and table is written and read."""
+
+from __future__ import annotations
+
+import io
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .errors import MalformedError
+
+__all__ = ["read_parquet_bytes", "write_parquet_bytes"]
+
+
+def write_parquet_bytes(table: pa.Table) -> bytes:
+    """``table`` as zstd-compressed Parquet bytes."""
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd")
+    return sink.getvalue()
+
+
+def read_parquet_bytes(data: bytes, unreadable: str) -> pa.Table:
+    """Parse Parquet bytes; MalformedError(``unreadable``) when they are not Parquet."""
+    try:
+        # Single-threaded on purpose: with pyarrow 26 a threaded read often leaves a pool
+        # thread that aborts the interpreter at exit ("terminate called without an active exception").
+        return pq.read_table(io.BytesIO(data), use_threads=False)
+    except (pa.ArrowException, OSError) as exc:
+        raise MalformedError(unreadable) from exc
