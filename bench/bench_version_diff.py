@@ -33,18 +33,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from shanty.manifest import MANIFEST_SCHEMA
+
 GENRES = ("ambient", "choir", "drone", "folk", "jazz", "rock")
-SCHEMA = pa.schema(
-    [
-        ("path", pa.string()),
-        ("digest", pa.string()),
-        ("size", pa.int64()),
-        ("ref", pa.string()),
-        ("version", pa.string()),
-        ("extra", pa.string()),
-    ],
-    metadata={"shanty.manifest": "1"},
-)
 SEARCH = "JAZZ/take_00012"  # matches ~0.02% of the paths, in a different case
 
 
@@ -59,7 +50,7 @@ def _write(path: Path, paths: list[str], digests: list[str], sizes: np.ndarray, 
             "version": versions,
             "extra": [f'{{"etag": "{d[:12]}", "last_modified": "2024-05-01T12:00:00Z"}}' for d in digests],
         },
-        schema=SCHEMA,
+        schema=MANIFEST_SCHEMA,
     )
     # Sorted by path and zstd-compressed, like Manifest.to_parquet_bytes.
     pq.write_table(table.sort_by("path"), path, compression="zstd")

@@ -169,7 +169,8 @@ def table_stamp(path: str | os.PathLike[str]) -> tuple[str, int, int]:
     return _plain_path(str(resolved)), stat.st_mtime_ns, stat.st_size
 
 
-def _first_line(exc: Exception) -> str:
+def first_line(exc: Exception) -> str:
+    """The first line of a DuckDB error, for one-sentence messages (the rest is a SQL excerpt)."""
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
@@ -189,7 +190,7 @@ def read_schema(path: str | os.PathLike[str]) -> TableSchema:
             described = cursor.execute("DESCRIBE SELECT * FROM read_parquet($1)", [stamp[0]]).fetchall()
             metadata = cursor.execute("SELECT key, value FROM parquet_kv_metadata($1)", [stamp[0]]).fetchall()
         except duckdb.Error as exc:
-            raise MalformedError(f"{str(path)!r} is not a readable Parquet table ({_first_line(exc)}).") from None
+            raise MalformedError(f"{str(path)!r} is not a readable Parquet table ({first_line(exc)}).") from None
     columns = {row[0]: row[1] for row in described}
     raw = next((value for key, value in metadata if key == _METADATA_KEY), None)
     schema = TableSchema(MappingProxyType(columns), MappingProxyType(_media_map(raw, columns, str(path))))
@@ -248,7 +249,7 @@ def _check_patterns(cursor: duckdb.DuckDBPyConnection, patterns: tuple[str, ...]
         try:
             cursor.execute("SELECT regexp_matches('', $1)", [pattern]).fetchall()
         except duckdb.InvalidInputException as exc:
-            reason = _first_line(exc).removeprefix("Invalid Input Error: ")
+            reason = first_line(exc).removeprefix("Invalid Input Error: ")
             raise QueryError(f"{pattern!r} is not a valid regular expression ({reason}); fix it.") from None
 
 
@@ -290,7 +291,7 @@ def run_query(spec: Query, sources: Mapping[str, str | os.PathLike[str]]) -> Que
                     total = int(cursor.execute(plan.count.sql, count_params).fetchone()[0])
                 _COUNTS.put(count_key, total)
         except duckdb.IOException as exc:
-            raise MalformedError(f"Could not read the table files ({_first_line(exc)}).") from None
+            raise MalformedError(f"Could not read the table files ({first_line(exc)}).") from None
     return QueryResult(
         columns=plan.columns,
         rows=[dict(zip(plan.columns, row, strict=True)) for row in fetched],

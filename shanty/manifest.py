@@ -20,9 +20,10 @@ import pyarrow as pa
 from .errors import InvalidInputError, MalformedError
 from .parquet_bytes import read_parquet_bytes, write_parquet_bytes
 
-__all__ = ["Manifest", "ManifestEntry", "check_entry_path", "manifest_digest"]
+__all__ = ["MANIFEST_SCHEMA", "Manifest", "ManifestEntry", "check_entry_path", "manifest_digest"]
 
-_SCHEMA = pa.schema(
+# The stored manifest: one row per entry (the engine diff reads these columns directly).
+MANIFEST_SCHEMA = pa.schema(
     [
         ("path", pa.string()),
         ("digest", pa.string()),
@@ -123,7 +124,7 @@ class Manifest:
                 "version": [e.version for e in ordered],
                 "extra": [json.dumps(dict(e.extra), sort_keys=True) if e.extra else None for e in ordered],
             },
-            schema=_SCHEMA,
+            schema=MANIFEST_SCHEMA,
         )
 
     def to_parquet_bytes(self) -> bytes:
@@ -136,11 +137,11 @@ class Manifest:
             raise MalformedError(f"The manifest lacks the column(s) {sorted(missing)}; it was not written by shanty.")
         cols = {
             name: table.column(name).to_pylist() if name in table.column_names else [None] * table.num_rows
-            for name in _SCHEMA.names
+            for name in MANIFEST_SCHEMA.names
         }
         manifest = cls()
         try:
-            for path, digest, size, ref, version, extra in zip(*(cols[n] for n in _SCHEMA.names), strict=True):
+            for path, digest, size, ref, version, extra in zip(*(cols[n] for n in MANIFEST_SCHEMA.names), strict=True):
                 manifest.entries[path] = ManifestEntry(
                     path, digest, int(size), ref, version, json.loads(extra) if extra else {}
                 )

@@ -36,7 +36,7 @@ from typing import Any
 import duckdb
 
 from .diff import Change, ChangeKind, DiffSummary, KindTotals
-from .engine import connection, table_stamp
+from .engine import connection, first_line, table_stamp
 from .errors import ConflictError, InvalidInputError, MalformedError, NotFoundError
 from .manifest import ManifestEntry
 from .query import MAX_PAGE_SIZE
@@ -163,11 +163,6 @@ def _stamp(path: str) -> _Stamp:
         raise NotFoundError(f"No manifest file at {path!r}; check the path.") from None
 
 
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def _unreadable(where: str) -> MalformedError:
     return MalformedError(f"{where!r} is not a readable manifest Parquet file; it is damaged or not a manifest.")
 
@@ -289,7 +284,7 @@ def _build(table: str, stamps: tuple[_Stamp, _Stamp], wheres: tuple[str, str]) -
             cursor.execute(_build_sql(table, old, new), [old.path, new.path])
         except _READ_ERRORS as exc:
             raise MalformedError(
-                f"Could not read the manifests {wheres[0]!r} and {wheres[1]!r} ({_first_line(exc)})."
+                f"Could not read the manifests {wheres[0]!r} and {wheres[1]!r} ({first_line(exc)})."
             ) from None
         sql = (
             f"SELECT kind, count(*), coalesce(sum(old_size), 0), coalesce(sum(new_size), 0) FROM {table} GROUP BY kind"

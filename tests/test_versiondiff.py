@@ -24,25 +24,15 @@ from shanty.diff import Change, ChangeKind, Diff, diff_manifests
 from shanty.engine import connection
 from shanty.errors import ConflictError, InvalidInputError, MalformedError, NotFoundError
 from shanty.formatting import diff_to_text
-from shanty.manifest import Manifest
+from shanty.manifest import MANIFEST_SCHEMA, Manifest
 from shanty.versiondiff import ChangePage, ManifestDiff, diff_manifest_files
 
 A, R, M, N, U = ChangeKind.ADDED, ChangeKind.REMOVED, ChangeKind.MODIFIED, ChangeKind.RENAMED, ChangeKind.UNCHANGED
-SCHEMA = pa.schema(
-    [
-        ("path", pa.string()),
-        ("digest", pa.string()),
-        ("size", pa.int64()),
-        ("ref", pa.string()),
-        ("version", pa.string()),
-        ("extra", pa.string()),
-    ]
-)
 Row = tuple[Any, ...]  # (path, digest, size[, ref, version, extra])
 _NAMES = itertools.count()
 
 
-def write(directory: Path, rows: Sequence[Row], name: str | None = None, schema: pa.Schema = SCHEMA) -> Path:
+def write(directory: Path, rows: Sequence[Row], name: str | None = None, schema: pa.Schema = MANIFEST_SCHEMA) -> Path:
     """A manifest file holding ``rows`` as given (any order, repeats allowed); missing fields are null."""
     padded = [tuple(row) + (None,) * (len(schema) - len(row)) for row in rows]
     columns = {f.name: [row[i] for row in padded] for i, f in enumerate(schema)}
@@ -200,7 +190,7 @@ def test_optional_columns_may_be_missing(tmp_path: Path) -> None:
 
 
 def test_a_file_row_number_column_does_not_confuse_the_row_numbers(tmp_path: Path) -> None:
-    odd = pa.schema([*SCHEMA, ("file_row_number", pa.int64())])
+    odd = pa.schema([*MANIFEST_SCHEMA, ("file_row_number", pa.int64())])
     old = write(tmp_path, [("b", "x", 1, None, None, None, 7), ("a", "y", 2, None, None, None, 3)], schema=odd)
     new = write(tmp_path, [("a", "y", 2), ("c", "x", 1)])
     assert kinds_and_paths(diff_manifest_files(old, new).changes().changes) == [
