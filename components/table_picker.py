@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from components.deeplink import choose
-from shanty import Api, ArtifactVersion
+from shanty import Api, ArtifactVersion, read_schema
 from shanty.table_entries import TABLE_SUFFIX
 
 
@@ -49,3 +49,21 @@ def pick_table(api: Api, prefix: str = "", label: str = "") -> tuple[ArtifactVer
     with columns[2]:
         name = choose("Table", names, key=f"{prefix}table")
     return version, name, version.table_file(name)
+
+
+def pick_two_tables(api: Api, sides: tuple[tuple[str, str], tuple[str, str]]) -> tuple[tuple, tuple, list[str]]:
+    """Two pickers side by side, ``sides`` = ((URL prefix, title), ...); stops the page unless both are chosen.
+
+    Returns ((version, name, file, schema) per side) and the plain (non-media)
+    columns both tables have, in the first table's order: the candidate keys.
+    """
+    picked = []
+    for box, (prefix, title) in zip(st.columns(2), sides, strict=True):
+        with box:
+            st.subheader(title)
+            picked.append(pick_table(api, prefix=prefix))
+    if None in picked:
+        st.stop()
+    first, second = ((*p, read_schema(p[2])) for p in picked)
+    shared = [c for c in first[3].columns if c in second[3].columns and c not in first[3].media]
+    return first, second, shared

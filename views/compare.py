@@ -7,9 +7,9 @@ from components.deeplink import seed
 from components.media_links import cells_for_page, sign_cell
 from components.media_table import media_table
 from components.query_view import controls, keep, load_query, run_or_explain
-from components.table_picker import pick_table
+from components.table_picker import pick_two_tables
 from components.workspace import workspace_api
-from shanty import RowKind, ShantyError, diff_tables, read_schema, run_query
+from shanty import RowKind, ShantyError, diff_tables, run_query
 
 PAGE_SIZE = 25
 
@@ -19,18 +19,7 @@ st.caption(
     "A is the old or left table, B the new or right one. Rows are matched by key columns (or by whole-row content)."
 )
 
-a_box, b_box = st.columns(2)
-with a_box:
-    st.subheader("A")
-    a = pick_table(api, prefix="a_")
-with b_box:
-    st.subheader("B")
-    b = pick_table(api, prefix="b_")
-if a is None or b is None:
-    st.stop()
-(av, at_name, apath), (bv, bt_name, bpath) = a, b
-aschema, bschema = read_schema(apath), read_schema(bpath)
-shared = [c for c in aschema.columns if c in bschema.columns and c not in aschema.media]
+(av, at_name, apath, aschema), (bv, bt_name, bpath, bschema), shared = pick_two_tables(api, (("a_", "A"), ("b_", "B")))
 seed("key", [], lambda raw: [k for k in raw.split(",") if k in shared])
 key = st.multiselect("Match rows by", shared, key="key", help="none: rows match when every cell is equal")
 

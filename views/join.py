@@ -7,9 +7,9 @@ import streamlit as st
 import shanty
 from components.deeplink import seed
 from components.query_view import controls, keep, load_query, page_of_rows, run_or_explain
-from components.table_picker import artifacts_with_tables, pick_table
+from components.table_picker import artifacts_with_tables, pick_two_tables
 from components.workspace import workspace_api
-from shanty import Join, JoinedTable, Query, ShantyError, read_schema
+from shanty import Join, JoinedTable, Query, ShantyError
 from shanty.query import TableSchema
 from shanty.table_entries import JOINED_SUFFIX, TABLE_SUFFIX
 
@@ -56,18 +56,7 @@ if saved:
         st.session_state["on"] = list(joined.join_key)
         st.session_state["saved_opened"] = opened
 
-left_box, right_box = st.columns(2)
-with left_box:
-    st.subheader("Left")
-    left = pick_table(api, prefix="l_")
-with right_box:
-    st.subheader("Right")
-    right = pick_table(api, prefix="r_")
-if left is None or right is None:
-    st.stop()
-(lv, lt, lpath), (rv, rt, rpath) = left, right
-lschema, rschema = read_schema(lpath), read_schema(rpath)
-shared = [c for c in lschema.columns if c in rschema.columns and c not in lschema.media]
+(lv, lt, lpath, lschema), (rv, rt, rpath, rschema), shared = pick_two_tables(api, (("l_", "Left"), ("r_", "Right")))
 if not shared:
     st.warning(f"{lt} and {rt} share no column to join on; pick other tables.")
     st.stop()
