@@ -8,8 +8,8 @@ script part below builds the navigation.
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from components.media_route import media_routes, server_from_environment
-from components.waveform_route import waveform_routes
+from dashboard.routes.media import media_routes, server_from_environment
+from dashboard.routes.waveform import waveform_routes
 
 app = st.App(__file__, routes=[*media_routes(server_from_environment), *waveform_routes()])
 
@@ -18,12 +18,12 @@ if get_script_run_ctx(suppress_warning=True) is not None:  # a script run, not t
     page = st.navigation(
         [
             st.Page(
-                "views/artifacts.py", title="Artifacts", icon="📦", default=True
+                "dashboard/views/artifacts.py", title="Artifacts", icon="📦", default=True
             ),  # the default page is served at /
-            st.Page("views/table.py", title="Table", icon="🎧", url_path="table"),
-            st.Page("views/join.py", title="Join", icon="🔗", url_path="join"),
-            st.Page("views/diff.py", title="Diff", icon="🔀", url_path="diff"),
-            st.Page("views/compare.py", title="Compare", icon="⚖️", url_path="compare"),
+            st.Page("dashboard/views/table.py", title="Table", icon="🎧", url_path="table"),
+            st.Page("dashboard/views/join.py", title="Join", icon="🔗", url_path="join"),
+            st.Page("dashboard/views/diff.py", title="Diff", icon="🔀", url_path="diff"),
+            st.Page("dashboard/views/compare.py", title="Compare", icon="⚖️", url_path="compare"),
         ]
     )
     page.run()

@@ -38,8 +38,8 @@ import pandas as pd
 from playwright.sync_api import Browser, sync_playwright
 
 import shanty
-from shanty.demo import build_demo
-from shanty.demo_media import wav_bytes
+from shanty.demo.build import build_demo
+from shanty.demo.media import wav_bytes
 from tests.browser.conftest import (
     CHROMIUM,
     CHROMIUM_ARGS,

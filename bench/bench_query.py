@@ -31,7 +31,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from shanty.media import MEDIA_STRUCT as MEDIA
+from shanty.tables.cells import MEDIA_STRUCT as MEDIA
 
 INSTRUMENTS = np.array(["piano", "violin", "drums", "bass", "flute", "guitar", "cello", "harp"])
 GENRES = np.array(["rock", "jazz", "pop", "folk", "classical"])
@@ -98,8 +98,8 @@ def generate(directory: Path, rows: int) -> dict[str, Path]:
 
 # --- contenders (each runs in a child process) -------------------------------------
 def _shanty_ops(paths: dict[str, Path], middle: int) -> dict[str, Callable[[], object]]:
-    from shanty.engine import column_summaries, run_query
-    from shanty.query import Aggregate, Filter, GroupBy, Join, Query, Sort
+    from shanty.query.run import column_summaries, run_query
+    from shanty.query.spec import Aggregate, Filter, GroupBy, Join, Query, Sort
 
     main = {"synth": paths["synth"]}
     both = {"synth": paths["synth"], "original": paths["original"]}
@@ -228,7 +228,7 @@ def _peak_rss_mb() -> float:
 def child(contender: str, rows: int, directory: Path, repeat: int) -> None:
     paths = generate(directory, rows)
     if contender == "shanty":
-        from shanty.engine import clear_caches
+        from shanty.query.run import clear_caches
 
         ops, reset = _shanty_ops(paths, rows // 2), clear_caches
     elif contender == "duckdb-sql":

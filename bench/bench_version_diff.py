@@ -119,7 +119,7 @@ def _timed(times: dict[str, float], name: str, fn):
 
 
 def child_python(old: Path, new: Path) -> dict[str, Any]:
-    from shanty.diff import ChangeKind, diff_manifests
+    from shanty.diff.manifests import ChangeKind, diff_manifests
     from shanty.manifest import Manifest
 
     base, times = _peak_mb(), {}
@@ -137,9 +137,9 @@ def child_python(old: Path, new: Path) -> dict[str, Any]:
 
 
 def child_duckdb(old: Path, new: Path) -> dict[str, Any]:
-    from shanty.diff import ChangeKind
-    from shanty.engine import connection
-    from shanty.versiondiff import diff_manifest_files
+    from shanty.diff.manifest_files import diff_manifest_files
+    from shanty.diff.manifests import ChangeKind
+    from shanty.query.run import connection
 
     with connection() as cursor:  # open DuckDB first: its start-up is not the diff's cost
         cursor.execute("SELECT 1").fetchall()

@@ -15,26 +15,27 @@ from typing import Any
 
 from .api import Api, Run, current_run, finish, init, log_artifact, login, use_artifact
 from .artifact import Artifact, ArtifactVersion
-from .diff import Change, ChangeKind, Diff, DiffSummary, diff_manifests
+from .diff.manifest_files import ChangePage, ManifestDiff, diff_manifest_files
+from .diff.manifests import Change, ChangeKind, Diff, DiffSummary, diff_manifests
+from .diff.tables import RowChange, RowKind, TableDiff, diff_tables
 from .download import DownloadReport
-from .engine import ColumnSummary, QueryResult, column_summaries, read_schema, run_query
 from .errors import (
     ChangedObjectError,
     ConflictError,
     InvalidInputError,
     MalformedError,
     NotFoundError,
+    QueryError,
     ShantyError,
     StorageError,
 )
 from .manifest import Manifest, ManifestEntry
-from .media import Audio, Image, Media, Video
-from .query import Aggregate, Filter, GroupBy, Join, Query, QueryError, Sort
+from .query.run import ColumnSummary, QueryResult, column_summaries, read_schema, run_query
+from .query.spec import Aggregate, Filter, GroupBy, Join, Query, Sort
 from .records import ArtifactInfo, RunInfo, VersionInfo
 from .registry import Registry, default_root
-from .tablediff import RowChange, RowKind, TableDiff, diff_tables
-from .tables import JoinedTable, Table
-from .versiondiff import ChangePage, ManifestDiff, diff_manifest_files
+from .tables.cells import Audio, Image, Media, Video
+from .tables.table import JoinedTable, Table
 from .wandb_import import import_wandb_artifact
 
 __version__ = "0.1.0"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .artifact import Artifact, ArtifactVersion
-from .diff import Diff, diff_manifests
+from .diff.manifests import Diff, diff_manifests
 from .errors import InvalidInputError
 from .names import check_name, parse_artifact_ref
 from .records import ArtifactInfo, RunInfo

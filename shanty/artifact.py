@@ -16,7 +16,8 @@ from .progress import Progress, ProgressSink
 from .records import RunInfo, VersionInfo
 from .registry import Registry
 from .storage import storage_for
-from .table_entries import (
+from .storage.location import parse_uri, to_uri
+from .tables.packing import (
     JOINED_SUFFIX,
     add_joined_table,
     add_table,
@@ -25,8 +26,7 @@ from .table_entries import (
     parse_joined,
     read_entry_bytes,
 )
-from .tables import JoinedTable, Table
-from .uris import parse_uri, to_uri
+from .tables.table import JoinedTable, Table
 
 __all__ = ["Artifact", "ArtifactVersion"]
 

@@ -15,13 +15,13 @@ from pathlib import Path
 
 from . import api
 from .artifact import Artifact, ArtifactVersion
-from .diff import ChangeKind, Diff
+from .diff.formatting import diff_to_json, diff_to_markdown, diff_to_text, entry_to_json, human_size
+from .diff.manifest_files import diff_manifest_files
+from .diff.manifests import ChangeKind, Diff
 from .errors import ShantyError
-from .formatting import diff_to_json, diff_to_markdown, diff_to_text, entry_to_json, human_size
 from .manifest import Manifest
 from .names import check_alias, check_name, parse_artifact_ref
-from .query import MAX_PAGE_SIZE
-from .versiondiff import diff_manifest_files
+from .query.spec import MAX_PAGE_SIZE
 
 __all__ = ["build_parser", "main"]
 
@@ -95,7 +95,7 @@ def cmd_files(args: argparse.Namespace) -> None:
     if args.json:
         print(json.dumps([entry_to_json(e) for e in entries], indent=2))
         return
-    rows = [[e.path, str(e.size), e.digest, e.version or "", e.ref or "(stored)"] for e in entries]
+    rows = [[e.path, str(e.size), e.digest, e.object_version or "", e.ref or "(stored)"] for e in entries]
     print(_table(rows, ["path", "size", "digest", "object version", "reference"]))
 
 
@@ -191,7 +191,7 @@ def cmd_import_wandb(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from .demo import DEMO_PROJECT, build_demo
+    from .demo.build import DEMO_PROJECT, build_demo
     from .registry import Registry
 
     registry = Registry(args.registry)

@@ -56,7 +56,7 @@ def _fetch(registry: Registry, entry: ManifestEntry, temp: Path) -> None:
     if entry.ref is None:
         registry.storage.download(registry.uri(registry.object_key(b64_to_hex(entry.digest))), None, temp)
     else:
-        storage_for(entry.ref).download(entry.ref, entry.version, temp)
+        storage_for(entry.ref).download(entry.ref, entry.object_version, temp)
 
 
 def download_manifest(
@@ -92,10 +92,10 @@ def download_manifest(
             except NotFoundError:  # deleted, or its recorded version is gone (overwritten in an unversioned bucket)
                 return "changed", entry.path
             if file_matches(temp, entry.digest, entry.extra) is False:
-                if entry.version is None:
+                if entry.object_version is None:
                     return "changed", entry.path
                 raise MalformedError(
-                    f"{entry.ref} at version {entry.version} does not match its recorded checksum; the store returned other bytes."
+                    f"{entry.ref} at version {entry.object_version} does not match its recorded checksum; the store returned other bytes."
                 )
             os.replace(temp, target)
             return "downloaded", entry.path

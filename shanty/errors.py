@@ -11,8 +11,13 @@ __all__ = [
     "ChangedObjectError",
     "ConflictError",
     "InvalidInputError",
+    "InvalidTokenError",
     "MalformedError",
+    "MediaDeniedError",
+    "MediaGoneError",
     "NotFoundError",
+    "QueryError",
+    "RangeNotSatisfiableError",
     "ShantyError",
     "StorageError",
 ]
@@ -51,3 +56,31 @@ class ChangedObjectError(ShantyError):
     def __init__(self, message: str, paths: list[str]):
         super().__init__(message)
         self.paths = paths
+
+
+class QueryError(InvalidInputError):
+    """The query is wrong (unknown column, bad value, malformed spec); the message says how to fix it."""
+
+
+class InvalidTokenError(ShantyError):
+    """A media token is malformed, forged or expired."""
+
+
+class MediaDeniedError(InvalidTokenError):
+    """A genuine token naming nothing this server can serve (unknown project, version or entry).
+
+    Like a forged or expired token it earns a 403: the browser holds a stale
+    or foreign link. The message names no path.
+    """
+
+
+class MediaGoneError(NotFoundError):
+    """The token is good but the recorded object is gone or changed in its store (404)."""
+
+
+class RangeNotSatisfiableError(ShantyError):
+    """A Range header asks for bytes past the end; ``size`` goes into ``Content-Range: bytes */size``."""
+
+    def __init__(self, size: int):
+        super().__init__(f"The requested byte range lies outside the {size}-byte file.")
+        self.size = size

@@ -55,7 +55,7 @@ class ManifestEntry:
     """One file of an artifact version.
 
     ``ref`` is the referenced URI (None for files stored by value in the
-    registry), ``version`` the object version to fetch (S3 VersionId, GCS
+    registry), ``object_version`` the object version to fetch (S3 VersionId, GCS
     generation; None when the store is unversioned), ``digest`` the content
     checksum in W&B's format, ``extra`` descriptive metadata (etag, md5,
     crc32c, last_modified, content_type).
@@ -65,12 +65,8 @@ class ManifestEntry:
     digest: str
     size: int
     ref: str | None = None
-    version: str | None = None
+    object_version: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
-
-    @property
-    def by_reference(self) -> bool:
-        return self.ref is not None
 
 
 def manifest_digest(pairs: Iterable[tuple[str, str]]) -> str:
@@ -121,7 +117,7 @@ class Manifest:
                 "digest": [e.digest for e in ordered],
                 "size": [e.size for e in ordered],
                 "ref": [e.ref for e in ordered],
-                "version": [e.version for e in ordered],
+                "version": [e.object_version for e in ordered],
                 "extra": [json.dumps(dict(e.extra), sort_keys=True) if e.extra else None for e in ordered],
             },
             schema=MANIFEST_SCHEMA,
@@ -163,8 +159,8 @@ class Manifest:
             if entry.ref is not None:
                 item["ref"] = entry.ref
             extra = dict(entry.extra)
-            if entry.version is not None:
-                extra["versionID"] = entry.version
+            if entry.object_version is not None:
+                extra["versionID"] = entry.object_version
             if extra:
                 item["extra"] = extra
             contents[entry.path] = item

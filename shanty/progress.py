@@ -8,12 +8,12 @@ TTY (CI logs stay clean).
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Callable
 from typing import Protocol
 
-__all__ = ["Progress", "ProgressSink", "progress"]
+from .settings import settings
+
+__all__ = ["Progress", "ProgressSink"]
 
 
 class ProgressSink(Protocol):
@@ -32,7 +32,7 @@ class Progress:
         self._sink = sink
         self._lock = threading.Lock()
         self._bar = None
-        if sink is None and os.environ.get("SHANTY_PROGRESS", "1") != "0":
+        if sink is None and settings().progress:
             from tqdm import tqdm  # imported lazily: only terminals need it
 
             self._bar = tqdm(total=total, desc=label, unit=unit, disable=None, leave=False, dynamic_ncols=True)
@@ -61,10 +61,3 @@ class Progress:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def progress(
-    label: str, total: int | None = None, sink: Callable[[int, int | None, str], None] | None = None
-) -> Progress:
-    """Create a :class:`Progress`; use as a context manager."""
-    return Progress(label, total, sink)

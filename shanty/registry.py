@@ -35,8 +35,9 @@ from .errors import ConflictError, InvalidInputError, MalformedError, NotFoundEr
 from .manifest import Manifest
 from .names import VERSION_ALIAS, ArtifactRef, check_alias, check_name
 from .records import ArtifactInfo, RunInfo, VersionInfo
+from .settings import settings
 from .storage import Storage, storage_for
-from .uris import join_uri, to_uri
+from .storage.location import join_uri, to_uri
 
 __all__ = ["Registry", "cache_dir", "default_root", "now_iso"]
 
@@ -46,15 +47,12 @@ MAX_APPEND_ATTEMPTS = 200
 
 def default_root() -> str:
     """``$SHANTY_ROOT`` if set, else ``~/.shanty`` (a local folder)."""
-    return os.environ.get("SHANTY_ROOT") or os.path.join(os.path.expanduser("~"), ".shanty")
+    return settings().default_root
 
 
 def cache_dir() -> Path:
     """Where copies of remote immutable objects are kept: ``$SHANTY_CACHE``, else the XDG cache."""
-    base = os.environ.get("SHANTY_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "shanty"
-    )
-    return Path(base)
+    return settings().cache_dir
 
 
 def now_iso() -> str:

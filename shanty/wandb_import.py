@@ -17,8 +17,8 @@ from .artifact import Artifact, ArtifactVersion
 from .digests import md5_b64_bytes
 from .errors import MalformedError, NotFoundError
 from .manifest import Manifest, ManifestEntry
-from .table_entries import JOINED_SUFFIX, TABLE_SUFFIX
-from .table_json import table_from_json
+from .tables.json_codec import table_from_json
+from .tables.packing import JOINED_SUFFIX, TABLE_SUFFIX
 
 __all__ = ["import_wandb_artifact"]
 

@@ -37,7 +37,7 @@ def test_configured_empty_registry_is_not_filled(tmp_path: Path, monkeypatch: py
 
 
 def test_unconfigured_dashboard_builds_the_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import components.workspace as workspace
+    import dashboard.workspace as workspace
 
     monkeypatch.delenv("SHANTY_ROOT")
     monkeypatch.setattr(workspace, "DATA_DIR", tmp_path / "data")

@@ -19,9 +19,9 @@ import pytest
 from PIL import Image as PILImage
 
 import shanty
-from shanty.demo import DEMO_PROJECT, SONGS, build_demo, demo_is_empty
-from shanty.demo_media import INSTRUMENTS
-from shanty.waveform import waveform_peaks
+from shanty.demo.build import DEMO_PROJECT, SONGS, build_demo, demo_is_empty
+from shanty.demo.media import INSTRUMENTS
+from shanty.media.waveform import waveform_peaks
 
 EBML_MAGIC = bytes.fromhex("1A45DFA3")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

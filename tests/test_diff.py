@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from shanty.diff import ChangeKind, diff_manifests
-from shanty.formatting import diff_to_json, diff_to_markdown, diff_to_text
+from shanty.diff.formatting import diff_to_json, diff_to_markdown, diff_to_text
+from shanty.diff.manifests import ChangeKind, diff_manifests
 from shanty.manifest import Manifest, ManifestEntry
 
 

@@ -13,10 +13,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from shanty import engine
-from shanty.engine import column_summaries, read_schema, run_query
 from shanty.errors import MalformedError, NotFoundError
-from shanty.query import (
+from shanty.query import run as engine
+from shanty.query.run import column_summaries, read_schema, run_query
+from shanty.query.spec import (
     Aggregate,
     Filter,
     GroupBy,
@@ -305,8 +305,8 @@ def test_summaries_of_repeated_values_small_ranges_and_big_tables(tmp_path: Path
 
 def test_tables_written_by_shanty_tables_are_queryable(tmp_path: Path) -> None:
     # Guards the file-format contract with shanty.tables (written independently of this engine).
-    from shanty.media import Audio
-    from shanty.tables import Table
+    from shanty.tables.cells import Audio
+    from shanty.tables.table import Table
 
     table = Table(
         columns=["song_id", "audio", "note"],

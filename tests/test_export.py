@@ -7,8 +7,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from shanty.errors import InvalidInputError
-from shanty.export import export_query
-from shanty.query import Filter, Query, Sort
+from shanty.query.export import export_query
+from shanty.query.spec import Filter, Query, Sort
 from tests.kits.tables import write_table
 
 

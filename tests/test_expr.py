@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from shanty.engine import run_query
-from shanty.expr import (
+from shanty.errors import QueryError
+from shanty.query.expr import (
     MAX_DEPTH,
     And,
     Between,
@@ -32,7 +32,8 @@ from shanty.expr import (
     Truth,
     parse_expression,
 )
-from shanty.query import Query, QueryError
+from shanty.query.run import run_query
+from shanty.query.spec import Query
 from tests.kits.tables import write_table
 
 a, b, x = Column("a"), Column("b"), Column("x")

@@ -120,7 +120,7 @@ def test_generation_pin_is_honoured(gcs_kit: GcsKit, tmp_path: Path) -> None:
     with shanty.init(project="pins", job_type="upload") as run:
         artifact = shanty.Artifact("takes", type="raw_data")
         (entry,) = artifact.add_reference(f"{bucket}/k.wav#{first}")
-        assert (entry.path, entry.version) == ("k.wav", str(first))
+        assert (entry.path, entry.object_version) == ("k.wav", str(first))
         folder = Path(run.log_artifact(artifact).download(tmp_path / "dl"))
     assert (folder / "k.wav").read_bytes() == b"first take"
     with pytest.raises(NotFoundError, match="no generation 1"):

@@ -42,7 +42,7 @@ def test_url_reference_logs_and_downloads(site, tmp_path: Path) -> None:
         artifact = shanty.Artifact("remote", type="raw_data")
         (entry,) = artifact.add_reference(f"{base}/song%20one.wav")
         version = run.log_artifact(artifact)
-    assert (entry.path, entry.size, entry.version) == ("song one.wav", 13, None)
+    assert (entry.path, entry.size, entry.object_version) == ("song one.wav", 13, None)
     assert entry.digest and entry.extra["etag"] == entry.digest
     folder = Path(version.download(tmp_path / "dl"))
     assert (folder / "song one.wav").read_bytes() == b"RIFF web song"

@@ -47,7 +47,7 @@ def test_parquet_round_trip_keeps_every_field() -> None:
     back = Manifest.from_parquet_bytes(manifest.to_parquet_bytes())
     assert sorted(back.entries) == ["a.wav", "b.wav", "dir/c.wav"]
     b = back.entries["b.wav"]
-    assert (b.digest, b.size, b.ref, b.version, dict(b.extra)) == ("digB", 20, "s3://bkt/b.wav", "ver2", {"etag": "e"})
+    assert (b.digest, b.size, b.ref, b.object_version, dict(b.extra)) == ("digB", 20, "s3://bkt/b.wav", "ver2", {"etag": "e"})
     assert back.entries["dir/c.wav"].ref is None
 
 
@@ -56,7 +56,7 @@ def test_wandb_json_round_trip() -> None:
     exported = manifest.to_wandb_json()
     assert exported["version"] == 1 and exported["contents"]["b.wav"]["extra"] == {"etag": "e", "versionID": "ver2"}
     back = Manifest.from_wandb_json(json.loads(json.dumps(exported)))
-    assert back.entries["b.wav"].version == "ver2" and back.digest == manifest.digest
+    assert back.entries["b.wav"].object_version == "ver2" and back.digest == manifest.digest
 
 
 @pytest.mark.parametrize(

@@ -21,10 +21,10 @@ import pytest
 from starlette.applications import Starlette
 
 import shanty
-from components import media_route
-from components.media_route import SECURITY_HEADERS, media_routes, media_url, server_from_environment
-from shanty.serve import MediaServer
-from shanty.signing import MediaClaim, sign_media
+from dashboard.routes import media as media_route
+from dashboard.routes.media import SECURITY_HEADERS, media_routes, media_url, server_from_environment
+from shanty.media.server import MediaServer
+from shanty.media.tokens import MediaClaim, sign_media
 from tests.test_serve import MEDIA, PAGE, SECRET, SONG, log_media, token_of
 
 with warnings.catch_warnings():  # starlette 1.x would rather use httpx2, which is not installed

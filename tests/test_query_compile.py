@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from shanty.engine import run_query
-from shanty.query import (
+from shanty.query.run import run_query
+from shanty.query.spec import (
     AGGREGATE_FUNCTIONS,
     Aggregate,
     Filter,
@@ -161,7 +161,7 @@ JOIN_CASES = [
 
 @pytest.mark.parametrize(("join", "fragments", "leading"), JOIN_CASES)
 def test_join_sql_and_naming(join: Join, fragments: list[str], leading: tuple[str, ...] | None) -> None:
-    from shanty.querycompile import plan_query
+    from shanty.query.compile import plan_query
 
     plan = plan_query(Query(join=join), JOIN_SCHEMA)
     for fragment in fragments:

@@ -106,7 +106,7 @@ def test_version_pin_in_uri_is_honoured(kit: S3Kit, tmp_path: Path) -> None:
     )
     assert info.extra["content_type"] == "audio/wav"  # a pin is read with HEAD, which has it
     [entry] = shanty.Artifact("take", type="raw_data").add_reference(pinned)
-    assert (entry.path, entry.version, entry.ref) == ("a.wav", old, f"{bucket}/clips/a.wav")
+    assert (entry.path, entry.object_version, entry.ref) == ("a.wav", old, f"{bucket}/clips/a.wav")
     kit.storage.download(pinned, None, tmp_path / "pinned")
     assert (tmp_path / "pinned").read_bytes() == b"first take"
     assert kit.storage.list_objects(f"{bucket}/clips/a.wav")[0].digest == md5_hex(b"second take")

@@ -118,8 +118,8 @@ def test_seed_synth_block_logs_a_playable_table(kit, registry_root: str, monkeyp
         artifact = shanty.Artifact("original_songs", type="raw_data")
         artifact.add(originals, "original_song_samples")
         run.log_artifact(artifact)
-    from shanty.engine import run_query
-    from shanty.query import Join, Query
+    from shanty.query.run import run_query
+    from shanty.query.spec import Join, Query
 
     left = api.artifact("songs/original_songs:latest").table_file("original_song_samples")
     right = version.table_file("synth_song_samples")

@@ -12,21 +12,25 @@ from pathlib import Path
 import pytest
 
 import shanty
-from shanty.errors import InvalidInputError, NotFoundError
-from shanty.manifest import ManifestEntry
-from shanty.serve import (
-    LocalFile,
+from shanty.errors import (
+    InvalidInputError,
+    InvalidTokenError,
     MediaDeniedError,
     MediaGoneError,
+    NotFoundError,
+    RangeNotSatisfiableError,
+)
+from shanty.manifest import ManifestEntry
+from shanty.media.server import (
+    LocalFile,
     MediaServer,
     Proxy,
-    RangeNotSatisfiableError,
     Redirect,
     content_type_for,
     default_secret_file,
     parse_range,
 )
-from shanty.signing import InvalidTokenError, MediaClaim, sign_media, verify_media
+from shanty.media.tokens import MediaClaim, sign_media, verify_media
 
 SECRET = b"k" * 32
 SONG = bytes(range(256)) * 8  # 2048 bytes: room for suffix and open ranges
@@ -147,7 +151,7 @@ def test_proxy_mode_relays_ranges_of_the_recorded_version(kit, registry_root: st
         return
     assert isinstance(target, Proxy)
     assert (target.uri, target.size, target.content_type) == (f"{bucket}/media/songs/a.wav", len(SONG), "audio/wav")
-    assert target.version == version.manifest.entries["songs/a.wav"].version
+    assert target.version == version.manifest.entries["songs/a.wav"].object_version
     kit.put(f"{bucket}/media/songs/a.wav", b"overwritten")
     assert read_range(server, target, 0, 10) == SONG[:10]
     assert read_range(server, target, 100, len(SONG)) == SONG[100:]

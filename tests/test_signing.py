@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from shanty.signing import InvalidTokenError, MediaClaim, load_or_create_secret, sign_media, verify_media
+from shanty.errors import InvalidTokenError
+from shanty.media.tokens import MediaClaim, load_or_create_secret, sign_media, verify_media
 
 SECRET = b"s" * 32
 CLAIM = MediaClaim("songs", "sample_songs", 1, "whalesong/orca 01.wav", expires=2_000)

@@ -7,9 +7,8 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from shanty.errors import NotFoundError
-from shanty.query import QueryError
-from shanty.tablediff import RowChange, RowKind, diff_tables
+from shanty.diff.tables import RowChange, RowKind, diff_tables
+from shanty.errors import NotFoundError, QueryError
 from tests.kits.tables import media, write_table
 
 OLD = {

@@ -10,7 +10,7 @@ import pytest
 
 import shanty
 from shanty.errors import InvalidInputError, MalformedError, NotFoundError
-from shanty.table_json import table_from_json, table_to_json
+from shanty.tables.json_codec import table_from_json, table_to_json
 
 
 @pytest.fixture
@@ -192,7 +192,7 @@ def test_wandb_export_imports_with_tables(bucket: Path, tmp_path: Path) -> None:
     export.mkdir()
     write_wandb_export(export, bucket)
     version = shanty.import_wandb_artifact(export, project="imported", name="synth_samples", type="synth_ddsp")
-    assert version.manifest.entries["synth/s2_sax.wav"].version == "7"
+    assert version.manifest.entries["synth/s2_sax.wav"].object_version == "7"
     table = version.get("synth_song_samples")
     local, remote = table.get_column("audio")
     assert (local.entry, local.caption) == ("media/audio/local.wav", "kept")

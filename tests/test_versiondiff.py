@@ -19,13 +19,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shanty import versiondiff
-from shanty.diff import Change, ChangeKind, Diff, diff_manifests
-from shanty.engine import connection
+from shanty.diff import manifest_files as versiondiff
+from shanty.diff.formatting import diff_to_text
+from shanty.diff.manifest_files import ChangePage, ManifestDiff, diff_manifest_files
+from shanty.diff.manifests import Change, ChangeKind, Diff, diff_manifests
 from shanty.errors import ConflictError, InvalidInputError, MalformedError, NotFoundError
-from shanty.formatting import diff_to_text
 from shanty.manifest import MANIFEST_SCHEMA, Manifest
-from shanty.versiondiff import ChangePage, ManifestDiff, diff_manifest_files
+from shanty.query.run import connection
 
 A, R, M, N, U = ChangeKind.ADDED, ChangeKind.REMOVED, ChangeKind.MODIFIED, ChangeKind.RENAMED, ChangeKind.UNCHANGED
 Row = tuple[Any, ...]  # (path, digest, size[, ref, version, extra])
@@ -56,7 +56,7 @@ def shape(changes: Sequence[Change]) -> list[tuple[Any, ...]]:
     """Changes as plain tuples, extra included (ManifestEntry equality ignores it)."""
 
     def entry(e):
-        return None if e is None else (e.path, e.digest, e.size, e.ref, e.version, dict(e.extra))
+        return None if e is None else (e.path, e.digest, e.size, e.ref, e.object_version, dict(e.extra))
 
     return [(c.kind, entry(c.old), entry(c.new)) for c in changes]
 
@@ -172,12 +172,12 @@ def test_entries_carry_every_field_with_extra_parsed(tmp_path: Path) -> None:
     new = write(tmp_path, [("a.wav", "d2", 6, "s3://b/a.wav", "v2", "")])
     (change,) = diff_manifest_files(old, new).changes().changes
     assert change.kind is M and change.size_delta == 1
-    assert (change.old.ref, change.old.version, dict(change.old.extra)) == (
+    assert (change.old.ref, change.old.object_version, dict(change.old.extra)) == (
         "s3://b/a.wav",
         "v1",
         {"etag": "abc", "last_modified": "2024-01-01T00:00:00Z"},
     )
-    assert (change.new.version, dict(change.new.extra)) == ("v2", {})
+    assert (change.new.object_version, dict(change.new.extra)) == ("v2", {})
 
 
 def test_optional_columns_may_be_missing(tmp_path: Path) -> None:
@@ -185,7 +185,7 @@ def test_optional_columns_may_be_missing(tmp_path: Path) -> None:
     old = write(tmp_path, [("a", "x", 1)], schema=narrow)
     new = write(tmp_path, [("a", "y", 2, "s3://b/a", "v", '{"k": 1}')])
     (change,) = diff_manifest_files(old, new).changes().changes
-    assert (change.old.ref, change.old.version, dict(change.old.extra)) == (None, None, {})
+    assert (change.old.ref, change.old.object_version, dict(change.old.extra)) == (None, None, {})
     assert (change.new.ref, dict(change.new.extra)) == ("s3://b/a", {"k": 1})
 
 
@@ -469,5 +469,5 @@ def _reversed_pairing(build_sql):
 
 
 def test_the_library_does_not_import_streamlit() -> None:
-    code = "import sys, shanty.versiondiff; sys.exit('streamlit' in sys.modules)"
+    code = "import sys, shanty.diff.manifest_files; sys.exit('streamlit' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import shanty
-from shanty.demo import build_demo
+from shanty.demo.build import build_demo
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -44,38 +44,38 @@ def counts(at: AppTest) -> str:
 
 
 def test_table_view_shows_the_synth_table(app) -> None:
-    at = app("views/table.py", artifact="cshanty/synth_samples")
+    at = app("dashboard/views/table.py", artifact="cshanty/synth_samples")
     assert not at.exception
     assert "**28 rows**" in counts(at)
     assert at.selectbox(key="table").value == "synth_song_samples"
 
 
 def test_expression_filters_and_lands_in_the_url(app) -> None:
-    at = app("views/table.py", artifact="cshanty/synth_samples")
+    at = app("dashboard/views/table.py", artifact="cshanty/synth_samples")
     expression(at).input("instrument = 'flute'").run()
     assert "**7 rows**" in counts(at)
     token = at.query_params["q"]
-    restored = app("views/table.py", artifact="cshanty/synth_samples", q=token)
+    restored = app("dashboard/views/table.py", artifact="cshanty/synth_samples", q=token)
     assert "**7 rows**" in counts(restored)
 
 
 def test_deep_link_with_filter_and_group(app) -> None:
     flute = shanty.Query(filters=(shanty.Filter("instrument", "=", "flute"),))
-    at = app("views/table.py", artifact="cshanty/synth_samples", q=flute.to_url_token())
+    at = app("dashboard/views/table.py", artifact="cshanty/synth_samples", q=flute.to_url_token())
     assert "**7 rows**" in counts(at)
     grouped = shanty.Query(group_by=shanty.GroupBy(("song_id",), (shanty.Aggregate("count"),), samples=2))
-    at = app("views/table.py", artifact="cshanty/synth_samples", q=grouped.to_url_token())
+    at = app("dashboard/views/table.py", artifact="cshanty/synth_samples", q=grouped.to_url_token())
     assert "**7 groups**" in counts(at)
 
 
 def test_grouping_widget(app) -> None:
-    at = app("views/table.py", artifact="cshanty/synth_samples")
+    at = app("dashboard/views/table.py", artifact="cshanty/synth_samples")
     next(m for m in at.multiselect if m.label == "Group by").set_value(["instrument"]).run()
     assert "**4 groups**" in counts(at)
 
 
 def test_bad_links_and_bad_expressions_are_explained(app) -> None:
-    at = app("views/table.py", artifact="cshanty/synth_samples", q="not-a-query")
+    at = app("dashboard/views/table.py", artifact="cshanty/synth_samples", q="not-a-query")
     assert not at.exception and any("could not be read" in w.value for w in at.warning)
     assert "**28 rows**" in counts(at)
     expression(at).input("pitch_hz >").run()
@@ -83,7 +83,7 @@ def test_bad_links_and_bad_expressions_are_explained(app) -> None:
 
 
 def test_export_prepares_a_download(app) -> None:
-    at = app("views/table.py", artifact="cshanty/synth_samples")
+    at = app("dashboard/views/table.py", artifact="cshanty/synth_samples")
     prepare = next(b for b in at.button if b.label == "Prepare the export")
     prepare.click().run()
     assert not at.exception
@@ -91,15 +91,15 @@ def test_export_prepares_a_download(app) -> None:
 
 
 def test_artifacts_view_deep_link_and_files(app) -> None:
-    at = app("views/artifacts.py", project="cshanty", artifact="sample_songs", version="v0")
+    at = app("dashboard/views/artifacts.py", project="cshanty", artifact="sample_songs", version="v0")
     assert not at.exception
     assert any("5 file(s)" in c.value for c in at.caption)
-    at = app("views/artifacts.py", project="cshanty", artifact="sample_songs", version="v1", files_q="orca")
+    at = app("dashboard/views/artifacts.py", project="cshanty", artifact="sample_songs", version="v1", files_q="orca")
     assert any("1 file(s)" in c.value for c in at.caption)
 
 
 def test_editing_notes_and_aliases(app, demo_root: str) -> None:
-    at = app("views/artifacts.py", project="cshanty", artifact="sample_songs", version="v0")
+    at = app("dashboard/views/artifacts.py", project="cshanty", artifact="sample_songs", version="v0")
     at.text_area[0].input("checked by ear")
     at.text_input[0].input("baseline, reviewed")
     at.button[0].click().run()
@@ -113,7 +113,7 @@ def test_editing_notes_and_aliases(app, demo_root: str) -> None:
 
 def test_join_view_pairs_originals_with_every_instrument(app) -> None:
     at = app(
-        "views/join.py",
+        "dashboard/views/join.py",
         l_artifact="cshanty/original_songs",
         r_artifact="cshanty/synth_samples",
         on="song_id",
@@ -126,7 +126,9 @@ def test_join_view_pairs_originals_with_every_instrument(app) -> None:
 
 
 def test_join_can_be_saved_and_reopened(app, demo_root: str) -> None:
-    at = app("views/join.py", l_artifact="cshanty/original_songs", r_artifact="cshanty/synth_samples", on="song_id")
+    at = app(
+        "dashboard/views/join.py", l_artifact="cshanty/original_songs", r_artifact="cshanty/synth_samples", on="song_id"
+    )
     name = next(t for t in at.text_input if t.label == "Artifact name")
     name.input("songs_join_test")
     next(b for b in at.button if b.label == "Log it").click().run()
@@ -137,7 +139,7 @@ def test_join_can_be_saved_and_reopened(app, demo_root: str) -> None:
 
 
 def test_diff_view_names_the_added_songs(app) -> None:
-    at = app("views/diff.py", project="cshanty", artifact="sample_songs")
+    at = app("dashboard/views/diff.py", project="cshanty", artifact="sample_songs")
     assert not at.exception
     assert (at.selectbox(key="old").value, at.selectbox(key="new").value) == ("v0", "v1")
     assert any("2 change(s)" in c.value for c in at.caption)
@@ -159,7 +161,7 @@ def test_diff_view_plays_a_modified_file_a_b(app, tmp_path: Path, monkeypatch: p
     monkeypatch.setenv("SHANTY_ROOT", root)
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params.update({"project": "p", "artifact": "takes", "kinds": "modified"})
-    at.switch_page("views/diff.py")
+    at.switch_page("dashboard/views/diff.py")
     at.run()
     assert not at.exception
     assert list(at.dataframe[-1].value["change"]) == ["modified"]
@@ -195,7 +197,7 @@ def test_compare_view_shows_changed_cells_a_b(two_table_versions: str, monkeypat
     at.query_params.update(
         {"a_artifact": "p/scores", "a_version": "v0", "b_artifact": "p/scores", "b_version": "v1", "key": "song_id"}
     )
-    at.switch_page("views/compare.py")
+    at.switch_page("dashboard/views/compare.py")
     at.run()
     assert not at.exception
     assert at.radio(key="kind").value == "changed"
@@ -209,10 +211,12 @@ def test_compare_view_shows_changed_cells_a_b(two_table_versions: str, monkeypat
 
 
 def test_saved_join_reopens(app, demo_root: str) -> None:
-    at = app("views/join.py", l_artifact="cshanty/original_songs", r_artifact="cshanty/synth_samples", on="song_id")
+    at = app(
+        "dashboard/views/join.py", l_artifact="cshanty/original_songs", r_artifact="cshanty/synth_samples", on="song_id"
+    )
     next(t for t in at.text_input if t.label == "Artifact name").input("reopen_me")
     next(b for b in at.button if b.label == "Log it").click().run()
-    at = app("views/join.py", saved="cshanty/reopen_me:v0/original_synth")
+    at = app("dashboard/views/join.py", saved="cshanty/reopen_me:v0/original_synth")
     assert not at.exception
     assert at.selectbox(key="l_artifact").value == "cshanty/reopen_me"
     assert at.selectbox(key="l_table").value == "original_song_samples"

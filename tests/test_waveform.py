@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import struct
 import time
 
@@ -12,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shanty.waveform import Waveform, waveform_peaks, waveform_svg_path
+from shanty.media.waveform import Waveform, waveform_peaks
 
 PCM, FLOAT, ALAW, EXTENSIBLE = 1, 3, 6, 0xFFFE
 
@@ -136,11 +135,10 @@ def test_empty_data_chunk_is_a_silent_zero_length_file() -> None:
     summary = waveform_peaks(wav(b""))
     assert summary is not None and summary.frames == 0 and summary.duration_s == 0
     assert summary.mins == summary.maxs == ()
-    assert waveform_svg_path(summary, 100, 20) == ""
 
 
 def test_demo_songs_are_summarised() -> None:
-    from shanty.demo import SONGS, render_song
+    from shanty.demo.build import SONGS, render_song
 
     summary = waveform_peaks(render_song(SONGS[0], seed=0))
     assert summary.duration_s == SONGS[0].seconds and summary.sample_rate == 16000
@@ -244,21 +242,3 @@ def test_to_json_is_compact_and_complete() -> None:
     assert body["duration_s"] == 1.0 and body["sample_rate"] == 8000 and body["channels"] == 1
     assert body["frames"] == 8000 and len(body["mins"]) == len(body["maxs"]) == 5
     assert body["maxs"][0] == round(summary.maxs[0], 4)
-
-
-def test_svg_path_outlines_the_waveform_inside_the_box() -> None:
-    square = np.tile([1.0, 1.0, -1.0, -1.0], 100)
-    summary = waveform_peaks(wav(pcm16(square)), buckets=50)
-    d = waveform_svg_path(summary, 300, 60)
-    assert d.startswith("M0,0 ") and d.endswith(" Z")
-    points = [tuple(map(float, p.split(","))) for p in re.findall(r"-?[\d.]+,-?[\d.]+", d)]
-    assert len(points) == 100
-    assert all(0 <= x <= 300 and 0 <= y <= 60 for x, y in points)
-    assert points[49][0] == 300 and points[50] == (300, 60)  # right edge: top then bottom
-
-
-def test_svg_path_of_a_single_bucket_and_bad_boxes() -> None:
-    summary = waveform_peaks(wav(pcm16(np.array([0.5, -0.5]))), buckets=1)
-    assert waveform_svg_path(summary, 10, 10) == "M0,2.5 L0,7.5 Z"
-    with pytest.raises(ValueError):
-        waveform_svg_path(summary, 0, 10)

@@ -10,8 +10,8 @@ import threading
 from collections.abc import Callable
 
 from ..errors import InvalidInputError
-from ..uris import parse_uri
 from .base import ObjectInfo, Storage
+from .location import parse_uri
 
 __all__ = ["ObjectInfo", "Storage", "register_scheme", "reset_storage_cache", "storage_for"]
 

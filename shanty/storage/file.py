@@ -19,8 +19,8 @@ from pathlib import Path
 from ..digests import md5_b64_file
 from ..errors import InvalidInputError, NotFoundError, StorageError
 from ..progress import Progress
-from ..uris import parse_uri
 from .base import ObjectInfo
+from .location import parse_uri
 
 __all__ = ["FileStorage"]
 

@@ -36,8 +36,9 @@ from google.cloud.storage.retry import DEFAULT_RETRY
 
 from ..errors import InvalidInputError, NotFoundError, StorageError
 from ..progress import Progress
-from ..uris import parse_uri
+from ..settings import settings
 from .base import ObjectInfo
+from .location import parse_uri
 
 __all__ = ["GCSStorage"]
 
@@ -93,16 +94,10 @@ def _info(blob: storage.Blob, bucket: str, relpath: str) -> ObjectInfo:
     )
 
 
-def _request_options(deadline: str | None) -> dict[str, object]:
+def _request_options(seconds: float | None) -> dict[str, object]:
     """``retry`` and ``timeout`` for every request, from SHANTY_GCS_RETRY_DEADLINE (seconds)."""
-    if not deadline:
+    if seconds is None:
         return {"retry": DEFAULT_RETRY, "timeout": 60.0}
-    try:
-        seconds = float(deadline)
-    except ValueError:
-        seconds = 0.0
-    if seconds <= 0:
-        raise InvalidInputError(f"SHANTY_GCS_RETRY_DEADLINE={deadline!r} is not a positive number of seconds.")
     # A single request must not outlive the whole retry budget (a hung server).
     return {"retry": DEFAULT_RETRY.with_timeout(seconds), "timeout": min(60.0, seconds)}
 
@@ -143,7 +138,7 @@ class GCSStorage:
         self._auth: tuple[Credentials, bool] | None = None  # (credentials, whether none were configured)
         self._auth_lock = threading.Lock()
         self._local = threading.local()
-        self._call = _request_options(os.environ.get("SHANTY_GCS_RETRY_DEADLINE"))
+        self._call = _request_options(settings().gcs_retry_seconds)
 
     # --- clients and errors ------------------------------------------------------
     def _credentials(self) -> tuple[Credentials, bool]:

@@ -42,8 +42,9 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from ..errors import ConflictError, InvalidInputError, NotFoundError, ShantyError, StorageError
 from ..progress import Progress
-from ..uris import parse_uri
+from ..settings import DEFAULT_S3_MAX_ATTEMPTS, settings
 from .base import ObjectInfo
+from .location import parse_uri
 
 __all__ = ["S3Storage"]
 
@@ -51,7 +52,6 @@ PAGE_SIZE = 1000  # S3's maximum keys per listing page
 LIST_WORKERS = 16  # concurrent sub-prefix listings
 MAX_RANGES = LIST_WORKERS  # key ranges per unversioned listing: each costs a request and may overshoot a page
 POOL_CONNECTIONS = 64  # listing workers plus download and registry thread pools
-DEFAULT_MAX_ATTEMPTS = 6
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600  # SigV4's limit
 CONFLICT_ATTEMPTS = 8
 _CHUNK = 1 << 20
@@ -86,16 +86,6 @@ def _loc(uri: str, version: str | None = None) -> _Loc:
     pin = _PIN.match(parsed.key)
     key, pinned = (pin["key"], unquote(pin["version"])) if pin else (parsed.key, None)
     return _Loc(parsed.bucket, key, version or pinned)
-
-
-def _max_attempts() -> int:
-    name = "SHANTY_S3_MAX_ATTEMPTS" if os.environ.get("SHANTY_S3_MAX_ATTEMPTS") else "AWS_MAX_ATTEMPTS"
-    text = os.environ.get(name) or str(DEFAULT_MAX_ATTEMPTS)
-    if not text.isdigit() or int(text) < 1:
-        raise InvalidInputError(
-            f"{name}={text!r} is not a valid number of S3 attempts; set it to a whole number of at least 1."
-        )
-    return int(text)
 
 
 def _version(version_id: str | None) -> str | None:
@@ -155,7 +145,7 @@ class S3Storage:
     def __init__(self) -> None:
         self._client: Any = None
         self.anonymous = False  # no credentials were found: requests go unsigned
-        self.attempts = DEFAULT_MAX_ATTEMPTS  # per request, retries included
+        self.attempts = DEFAULT_S3_MAX_ATTEMPTS  # per request, retries included
         self._lock = threading.Lock()
 
     @property
@@ -166,7 +156,7 @@ class S3Storage:
                 if self._client is None:
                     session = boto3.session.Session()
                     self.anonymous = session.get_credentials() is None
-                    self.attempts = _max_attempts()
+                    self.attempts = settings().s3_max_attempts
                     config = Config(
                         signature_version=UNSIGNED if self.anonymous else "s3v4",
                         retries={

@@ -178,8 +178,8 @@ def log_hostile_table(root: Path, bucket: Path) -> None:
 def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     """The dashboard serving the demo (project ``cshanty``) and the hostile table; yields its base URL and more."""
     require_chromium()  # no point starting a server no browser will visit
-    from shanty.demo import build_demo
-    from shanty.signing import load_or_create_secret
+    from shanty.demo.build import build_demo
+    from shanty.media.tokens import load_or_create_secret
 
     work = tmp_path_factory.mktemp("dashboard").resolve()
     root, secret_file, log = work / "registry", work / "app-secret", work / "streamlit.log"

@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from shanty import Aggregate, Api, Filter, GroupBy, Query
-from shanty.signing import MediaClaim, sign_media
+from shanty.media.tokens import MediaClaim, sign_media
 
 from .conftest import XSS_ARTIFACT, XSS_CAPTION, XSS_PROJECT, XSS_TEXT, Dashboard
 

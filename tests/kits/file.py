@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from shanty.storage import storage_for
-from shanty.uris import parse_uri
+from shanty.storage.location import parse_uri
 
 _counter = itertools.count()
 

@@ -23,7 +23,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
 
 from shanty.storage import reset_storage_cache, storage_for
-from shanty.uris import parse_uri
+from shanty.storage.location import parse_uri
 
 _counter = itertools.count()
 

@@ -19,7 +19,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from shanty.storage import reset_storage_cache, storage_for
-from shanty.uris import parse_uri
+from shanty.storage.location import parse_uri
 
 SESSION_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",

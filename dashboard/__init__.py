@@ -1,0 +1,1 @@
+"""The Streamlit dashboard: everything that imports streamlit or starlette lives here."""

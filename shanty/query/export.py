@@ -1,0 +1,98 @@
+"""Export every row a query matches (not just one page) as CSV or Parquet.
+
+Rows are fetched through :func:`shanty.engine.run_query` page by page (the
+same validated, parameterised SQL the table view uses) and streamed to the
+file, so memory stays bounded by one page whatever the table size.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..errors import InvalidInputError
+from ..progress import Progress, ProgressSink
+from .run import run_query
+from .spec import MAX_PAGE_SIZE, Query
+
+__all__ = ["EXPORT_FORMATS", "export_query"]
+
+EXPORT_FORMATS = ("csv", "parquet")
+
+
+def _csv_cell(value: Any) -> Any:
+    # A spreadsheet wants the media's URI, not a struct.
+    if isinstance(value, dict) and "uri" in value:
+        return value["uri"]
+    if isinstance(value, list):
+        return ";".join(str(_csv_cell(v)) for v in value)
+    return value
+
+
+class _CsvSink:
+    def __init__(self, target: Path, columns: tuple[str, ...]):
+        self._handle = open(target, "w", newline="", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self._writer = csv.writer(self._handle)
+        self._writer.writerow(columns)
+
+    def write(self, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+        self._writer.writerows([_csv_cell(row[c]) for c in columns] for row in rows)
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+class _ParquetSink:
+    def __init__(self, target: Path, columns: tuple[str, ...]):
+        self._target, self._columns, self._writer = target, columns, None
+
+    def write(self, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        batch = pa.Table.from_pylist(rows)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self._target, batch.schema, compression="zstd")
+        self._writer.write_table(batch.cast(self._writer.schema))
+
+    def close(self) -> None:
+        if self._writer is None:  # nothing matched: still a valid, empty file
+            pq.write_table(pa.table({c: pa.array([], pa.null()) for c in self._columns}), self._target)
+        else:
+            self._writer.close()
+
+
+def export_query(
+    spec: Query,
+    sources: dict[str, str | os.PathLike[str]],
+    target: str | os.PathLike[str],
+    format: str = "csv",
+    progress_sink: ProgressSink | None = None,
+) -> int:
+    """Write all rows matching ``spec`` (its page and page size are ignored) to ``target``.
+
+    Returns the number of rows written. Media cells become their URI in CSV
+    and stay structs in Parquet.
+    """
+    if format not in EXPORT_FORMATS:
+        raise InvalidInputError(f"Cannot export as {format!r}; choose one of {', '.join(EXPORT_FORMATS)}.")
+    page = dataclasses.replace(spec, page=1, page_size=MAX_PAGE_SIZE)
+    result = run_query(page, sources)
+    sink = (_CsvSink if format == "csv" else _ParquetSink)(Path(target), result.columns)
+    written = 0
+    try:
+        with Progress("export", result.total_rows, progress_sink, unit="row") as bar:
+            while True:
+                sink.write(result.columns, result.rows)
+                written += len(result.rows)
+                bar.advance(len(result.rows))
+                if result.page >= result.page_count:
+                    return written
+                result = run_query(dataclasses.replace(page, page=result.page + 1), sources)
+    finally:
+        sink.close()

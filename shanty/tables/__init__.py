@@ -1,0 +1,6 @@
+"""Tables of media: cell kinds, Table / JoinedTable, codecs, and packing tables into artifacts."""
+
+from .cells import Audio, Image, Media, Video
+from .table import JoinedTable, Table
+
+__all__ = ["Audio", "Image", "JoinedTable", "Media", "Table", "Video"]

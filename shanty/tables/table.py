@@ -1,0 +1,307 @@
+"""Tables whose cells may be media, stored as Parquet (W&B ``wandb.Table`` shaped).
+
+Media columns hold :data:`shanty.media.MEDIA_STRUCT` structs; which column is
+which kind lives in the Parquet schema metadata under ``shanty.table``. A table
+keeps its data as rows while it is being built (``add_data``) and as an Arrow
+table once loaded or built from a DataFrame, so a million-row table never
+becomes a million Python objects unless asked for.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import InvalidInputError, MalformedError
+from ..parquet_bytes import read_parquet_bytes, write_parquet_bytes
+from .cells import MEDIA_KINDS, MEDIA_STRUCT, Media, media_from_cell
+
+__all__ = ["METADATA_KEY", "JoinedTable", "Table"]
+
+METADATA_KEY = b"shanty.table"
+_EMPTY = Media("none://")  # stands in for a null cell while building the struct columns
+
+
+def _kind_of(name: str, values: Sequence[Any]) -> str | None:
+    kinds = {type(v) for v in values if v is not None}
+    media = {k.kind for k in kinds if issubclass(k, Media)}
+    if not media:
+        return None
+    if len(media) > 1:
+        raise InvalidInputError(
+            f"Column {name!r} mixes media kinds ({', '.join(sorted(media))}); keep one kind per column."
+        )
+    stray = next((k for k in kinds if not issubclass(k, Media)), None)
+    if stray is not None:
+        raise InvalidInputError(
+            f"Column {name!r} mixes {media.pop()} cells with {stray.__name__} values; use None for empty cells."
+        )
+    return media.pop()
+
+
+def _media_array(values: Sequence[Any]) -> pa.Array:
+    # Column-wise construction: one list per struct field instead of a dict per cell.
+    has_nulls = any(v is None for v in values)
+    cells = [v if v is not None else _EMPTY for v in values] if has_nulls else values
+    fields = [
+        pa.array([c.path for c in cells], pa.string()),
+        pa.array([c.entry for c in cells], pa.string()),
+        pa.array([c.caption for c in cells], pa.string()),
+        pa.array([getattr(c, "sample_rate", None) for c in cells], pa.int64()),
+        pa.array([getattr(c, "fps", None) for c in cells], pa.float64()),
+        pa.array([getattr(c, "format", None) for c in cells], pa.string()),
+    ]
+    mask = pa.array([v is None for v in values]) if has_nulls else None
+    return pa.StructArray.from_arrays(fields, fields=list(MEDIA_STRUCT), mask=mask)
+
+
+def _array(name: str, values: Sequence[Any]) -> tuple[pa.Array, str | None]:
+    kind = _kind_of(name, values)
+    if kind:
+        return _media_array(values), kind
+    try:
+        return pa.array(values), None
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise InvalidInputError(
+            f"Column {name!r} mixes value types that cannot share a column ({exc}); make them one type."
+        ) from exc
+
+
+class Table:
+    """A table of values and media cells.
+
+    ``Table(columns=[...], data=[[...], ...])``, ``Table(dataframe=df)``;
+    grow it with :meth:`add_data` and :meth:`add_column`. Log it with
+    ``artifact.add(table, "name")`` and read it back with
+    ``artifact_version.get("name")``.
+    """
+
+    def __init__(
+        self,
+        columns: Sequence[str] | None = None,
+        data: Sequence[Sequence[Any]] | None = None,
+        rows: Sequence[Sequence[Any]] | None = None,
+        dataframe: pd.DataFrame | None = None,
+        dtype: Any = None,
+        optional: Any = True,
+        allow_mixed_types: bool = False,
+    ):
+        self._arrow: pa.Table | None = None
+        self._media: dict[str, str] = {}
+        self.source: tuple[Any, str] | None = None  # (ArtifactVersion, entry path) once logged or read
+        if dataframe is not None:
+            self._columns = [str(c) for c in dataframe.columns]
+            self._rows: list[list[Any]] = []
+            self._arrow = self._frame_to_arrow(dataframe)
+            return
+        data = data if data is not None else rows
+        if columns is None:
+            width = len(data[0]) if data else 0
+            columns = [f"col{i}" for i in range(width)]
+        self._columns = [str(c) for c in columns]
+        if len(set(self._columns)) != len(self._columns):
+            raise InvalidInputError(f"Column names must be unique; got {self._columns}.")
+        self._rows = []
+        for row in data or []:
+            self.add_data(*row)
+
+    # --- building -------------------------------------------------------------
+    def _frame_to_arrow(self, frame: pd.DataFrame) -> pa.Table:
+        arrays, media = [], {}
+        for name in self._columns:
+            column = frame[name]
+            if column.dtype == object:
+                array, kind = _array(name, column.tolist())
+                if kind:
+                    media[name] = kind
+            else:
+                array = pa.Array.from_pandas(column)
+            arrays.append(array)
+        self._media = media
+        return pa.table(arrays, names=self._columns)
+
+    def _thaw(self) -> None:
+        # Edits go to rows; a loaded or DataFrame-built table is turned back into rows first.
+        if self._arrow is not None:
+            self._rows = (
+                [list(r) for r in zip(*(self.get_column(c) for c in self._columns), strict=True)]
+                if self._columns
+                else []
+            )
+            self._arrow = None
+
+    def add_data(self, *values: Any) -> None:
+        """Append one row; it must have one value per column."""
+        if len(values) != len(self._columns):
+            raise InvalidInputError(
+                f"This row has {len(values)} values but the table has {len(self._columns)} columns {self._columns}."
+            )
+        self._thaw()
+        self._rows.append(list(values))
+
+    add_row = add_data
+
+    def add_column(self, name: str, data: Sequence[Any]) -> None:
+        """Add a column; ``data`` has one value per row."""
+        if name in self._columns:
+            raise InvalidInputError(f"The table already has a column {name!r}; pick another name.")
+        if self._columns and len(data) != len(self):
+            raise InvalidInputError(f"Column {name!r} has {len(data)} values but the table has {len(self)} rows.")
+        self._thaw()
+        if not self._columns:
+            self._rows = [[] for _ in data]
+        self._columns.append(name)
+        for row, value in zip(self._rows, data, strict=True):
+            row.append(value)
+
+    # --- reading ----------------------------------------------------------------
+    @property
+    def columns(self) -> list[str]:
+        return list(self._columns)
+
+    def __len__(self) -> int:
+        return self._arrow.num_rows if self._arrow is not None else len(self._rows)
+
+    def __repr__(self) -> str:
+        return f"<Table {len(self)} rows x {len(self._columns)} columns {self._columns}>"
+
+    @property
+    def media_columns(self) -> dict[str, str]:
+        """Column name -> media kind (``audio``, ``image``, ``video``)."""
+        if self._arrow is None:
+            self._arrow = self.to_arrow()
+        return dict(self._media)
+
+    def get_column(self, name: str, convert_to: str | None = None) -> Any:
+        """The values of column ``name`` (media as Media objects); ``convert_to="numpy"`` for an array."""
+        if name not in self._columns:
+            raise InvalidInputError(f"The table has no column {name!r}; its columns are {self._columns}.")
+        if self._arrow is not None:
+            values = self._arrow.column(name).to_pylist()
+            kind = self._media.get(name)
+            if kind:
+                values = [media_from_cell(kind, v) for v in values]
+        else:
+            index = self._columns.index(name)
+            values = [row[index] for row in self._rows]
+        if convert_to == "numpy":
+            import numpy as np
+
+            return np.asarray(values)
+        return values
+
+    @property
+    def data(self) -> list[list[Any]]:
+        """All rows as lists (W&B's ``table.data``); builds Python objects for every cell."""
+        if self._arrow is None:
+            return [list(r) for r in self._rows]
+        columns = [self.get_column(c) for c in self._columns]
+        return [list(r) for r in zip(*columns, strict=True)] if columns else []
+
+    def iterrows(self) -> Iterator[tuple[int, list[Any]]]:
+        """``(index, row)`` pairs, as W&B's ``Table.iterrows``."""
+        yield from enumerate(self.data)
+
+    def get_dataframe(self) -> pd.DataFrame:
+        """A pandas DataFrame; media cells are Media objects."""
+        return pd.DataFrame({c: self.get_column(c) for c in self._columns}, columns=self._columns)
+
+    # --- Arrow / Parquet ------------------------------------------------------------
+    def to_arrow(self) -> pa.Table:
+        """The table as Arrow, with the media map in the schema metadata."""
+        if self._arrow is None:
+            arrays, media = [], {}
+            for index, name in enumerate(self._columns):
+                array, kind = _array(name, [row[index] for row in self._rows])
+                arrays.append(array)
+                if kind:
+                    media[name] = kind
+            self._media = media
+            arrow = pa.table(arrays, names=self._columns) if self._columns else pa.table({})
+        else:
+            arrow = self._arrow
+        meta = {METADATA_KEY: json.dumps({"version": 1, "media": self._media}).encode()}
+        return arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), **meta})
+
+    @classmethod
+    def from_arrow(cls, arrow: pa.Table) -> Table:
+        """Wrap an Arrow table written by :meth:`to_arrow` (media map read from its metadata)."""
+        table = cls.__new__(cls)
+        table.source = None
+        table._columns = list(arrow.column_names)
+        table._rows = []
+        table._arrow = arrow
+        raw = (arrow.schema.metadata or {}).get(METADATA_KEY)
+        try:
+            info = json.loads(raw) if raw else {"media": {}}
+            media = dict(info.get("media") or {})
+        except (ValueError, AttributeError) as exc:
+            raise MalformedError("The table's shanty metadata is damaged; log the table again.") from exc
+        for name, kind in media.items():
+            if name not in table._columns or kind not in MEDIA_KINDS or arrow.schema.field(name).type != MEDIA_STRUCT:
+                raise MalformedError(
+                    f"The table marks {name!r} as {kind} media but the column does not hold media cells."
+                )
+        table._media = media
+        return table
+
+    def to_parquet_bytes(self) -> bytes:
+        return write_parquet_bytes(self.to_arrow())
+
+    @classmethod
+    def from_parquet_bytes(cls, data: bytes, where: str = "the table") -> Table:
+        arrow = read_parquet_bytes(data, f"{where} is not a readable Parquet table; it is damaged.")
+        return cls.from_arrow(arrow)
+
+    def with_entries(self, entry_of: Mapping[str, str]) -> Table:
+        """A copy whose media cells name their manifest entries (``uri -> entry path``)."""
+        arrow = self.to_arrow()
+        for name in self._media:
+            column = arrow.column(name).combine_chunks()
+            uris = pc.struct_field(column, "uri").to_pylist()
+            entries = pa.array([entry_of[u] if u is not None else None for u in uris], type=pa.string())
+            fields = [entries if f.name == "entry" else column.field(f.name) for f in MEDIA_STRUCT]
+            rebuilt = pa.StructArray.from_arrays(fields, fields=list(MEDIA_STRUCT), mask=column.is_null())
+            arrow = arrow.set_column(arrow.column_names.index(name), name, rebuilt)
+        return Table.from_arrow(arrow)
+
+    def _distinct_media_field(self, field: str) -> list[str]:
+        arrow = self.to_arrow()
+        seen: dict[str, None] = {}
+        for name in self._media:
+            # struct_field keeps the parent's nulls (StructArray.field would not).
+            for value in pc.struct_field(arrow.column(name), field).to_pylist():
+                if value is not None:
+                    seen.setdefault(value, None)
+        return list(seen)
+
+    def media_entries(self) -> list[str]:
+        """Distinct manifest entry paths named by the media cells (set once the table is logged)."""
+        return self._distinct_media_field("entry")
+
+    def media_uris(self) -> list[str]:
+        """Distinct media URIs, in first-seen order."""
+        return self._distinct_media_field("uri")
+
+
+class JoinedTable:
+    """Two tables and the key(s) to join them on (W&B's ``wandb.JoinedTable``).
+
+    ``table1`` / ``table2`` are Tables (added to the same artifact, or read
+    from any logged version) or names of tables in the artifact.
+    """
+
+    def __init__(self, table1: Table | str, table2: Table | str, join_key: str | Sequence[str]):
+        self.table1 = table1
+        self.table2 = table2
+        self.join_key = [join_key] if isinstance(join_key, str) else list(join_key)
+        if not self.join_key:
+            raise InvalidInputError("A JoinedTable needs at least one join key column.")
+
+    def __repr__(self) -> str:
+        return f"<JoinedTable on {self.join_key}>"
