@@ -30,11 +30,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("SHANTY_PROGRESS", "0")
 
 import numpy as np
 import pandas as pd
+from common import free_port, peak_rss_mb
 from playwright.sync_api import Browser, sync_playwright
 
 import shanty
@@ -43,7 +43,6 @@ from shanty.demo.media import wav_bytes
 from tests.browser.conftest import (
     CHROMIUM,
     CHROMIUM_ARGS,
-    free_port,
     start_streamlit,
     stop_process_group,
     wait_healthy,
@@ -122,30 +121,6 @@ def running_app(root: Path, work: Path) -> Iterator[tuple[str, int]]:
         stop_process_group(process)
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            found += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            continue
-    return found
-
-
-def peak_rss_mb(pid: int) -> float:
-    """Sum of VmHWM (peak resident set) over ``pid`` and its descendants, in MiB."""
-    total_kb, stack = 0, [pid]
-    while stack:
-        current = stack.pop()
-        try:
-            status = Path(f"/proc/{current}/status").read_text()
-        except OSError:
-            continue
-        total_kb += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), 0)
-        stack += _children(current)
-    return total_kb / 1024
-
-
 # --- measuring -------------------------------------------------------------------------------------
 
 
@@ -171,7 +146,7 @@ def one_visit(browser: Browser, url: str) -> tuple[float, float]:
 def measure(browser: Browser, root: Path, path: str, work: Path, runs: int) -> dict[str, float]:
     with running_app(root, work) as (base, pid):
         visits = [one_visit(browser, base + path) for _ in range(runs)]
-        memory = peak_rss_mb(pid)
+        memory = peak_rss_mb(pid, tree=True)
     first_rows, clicks = zip(*visits, strict=True)
     return {
         "first_row_cold": first_rows[0],

@@ -16,13 +16,12 @@ import argparse
 import hashlib
 import os
 import shutil
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("SHANTY_PROGRESS", "0")
+
+from common import timed
 
 import shanty
 
@@ -45,12 +44,6 @@ def baseline(root: Path) -> int:
                 hashlib.md5(handle.read()).digest()
             n += 1
     return n
-
-
-def timed(func, *args) -> tuple[float, object]:
-    start = time.perf_counter()
-    result = func(*args)
-    return time.perf_counter() - start, result
 
 
 def main() -> None:

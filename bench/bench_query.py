@@ -25,8 +25,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+import common
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -98,8 +97,9 @@ def generate(directory: Path, rows: int) -> dict[str, Path]:
 
 # --- contenders (each runs in a child process) -------------------------------------
 def _shanty_ops(paths: dict[str, Path], middle: int) -> dict[str, Callable[[], object]]:
-    from shanty.query.run import column_summaries, run_query
+    from shanty.query.run import run_query
     from shanty.query.spec import Aggregate, Filter, GroupBy, Join, Query, Sort
+    from shanty.query.summaries import column_summaries
 
     main = {"synth": paths["synth"]}
     both = {"synth": paths["synth"], "original": paths["original"]}
@@ -217,18 +217,10 @@ def _pandas_reader(paths: dict[str, Path], keep: bool) -> Callable[[], tuple]:
     return lambda: frames
 
 
-def _peak_rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def child(contender: str, rows: int, directory: Path, repeat: int) -> None:
     paths = generate(directory, rows)
     if contender == "shanty":
-        from shanty.query.run import clear_caches
+        from shanty.query.database import clear_caches
 
         ops, reset = _shanty_ops(paths, rows // 2), clear_caches
     elif contender == "duckdb-sql":
@@ -245,7 +237,7 @@ def child(contender: str, rows: int, directory: Path, repeat: int) -> None:
             op()
             times.append(time.perf_counter() - start)
         results[name] = {"first": times[0], "best": min(times)}
-    results["peak_rss_mb"] = _peak_rss_mb()
+    results["peak_rss_mb"] = common.peak_rss_mb()
     print(json.dumps(results))
 
 

@@ -29,15 +29,11 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from common import free_port, median_seconds
+
 PUT_WORKERS = 32
 GOAL_VS_RAW = 1.5
 GOAL_VS_WANDB = 15.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_server() -> tuple[subprocess.Popen[bytes], str]:
@@ -88,12 +84,6 @@ def fill(client, bucket: str, count: int, folders: int) -> None:
         list(pool.map(lambda key: client.put_object(Bucket=bucket, Key=key, Body=key.encode()), keys))
 
 
-def timed(function: Callable[[], int]) -> tuple[float, int]:
-    started = time.perf_counter()
-    count = function()
-    return time.perf_counter() - started, count
-
-
 def warm_up() -> None:
     """Pay one-off costs outside the timings, as the raw client's creation is: imports and client building."""
     import shanty  # noqa: F401 - imported for its import time only
@@ -122,11 +112,10 @@ def wandb_reference(uri: str, max_objects: int) -> int:
 
 
 def median_run(function: Callable[[], int], repeat: int, expected: int) -> float:
-    runs = [timed(function) for _ in range(repeat)]
-    counts = {count for _, count in runs}
-    if counts != {expected}:
-        raise SystemExit(f"expected {expected} objects, got {sorted(counts)}")
-    return statistics.median(seconds for seconds, _ in runs)
+    seconds, counts = median_seconds(function, repeat)
+    if set(counts) != {expected}:
+        raise SystemExit(f"expected {expected} objects, got {sorted(set(counts))}")
+    return seconds
 
 
 def row(label: str, count: int, seconds: float) -> None:

@@ -12,12 +12,12 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import common  # noqa: F401 - puts the checkout on sys.path
+
 os.environ.setdefault("SHANTY_PROGRESS", "0")
 
 import pandas as pd

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
 import subprocess
 import sys
@@ -27,8 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+import common  # puts the checkout on sys.path first
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -98,23 +96,8 @@ def generate(work: Path, entries: int, fractions: dict[str, float], seed: int = 
 # --- children: one implementation each, in its own process ---------------------------------------
 
 
-def _peak_mb() -> float:
-    """Peak RSS of this process in MiB."""
-    # VmHWM, not ru_maxrss: getrusage keeps the high-water mark across exec, so a child would
-    # report the parent's peak (the generator's lists) when that was higher.
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
 def _timed(times: dict[str, float], name: str, fn):
-    start = time.perf_counter()
-    result = fn()
-    times[name] = time.perf_counter() - start
+    times[name], result = common.timed(fn)
     return result
 
 
@@ -122,7 +105,7 @@ def child_python(old: Path, new: Path) -> dict[str, Any]:
     from shanty.diff.manifests import ChangeKind, diff_manifests
     from shanty.manifest import Manifest
 
-    base, times = _peak_mb(), {}
+    base, times = common.peak_rss_mb(), {}
     start = time.perf_counter()
     manifests = _timed(
         times, "load", lambda: [Manifest.from_parquet_bytes(p.read_bytes(), where=str(p)) for p in (old, new)]
@@ -133,24 +116,24 @@ def child_python(old: Path, new: Path) -> dict[str, Any]:
     _timed(times, "kind page", lambda: diff.of_kind(ChangeKind.MODIFIED)[:100])
     needle = SEARCH.lower()
     _timed(times, "path search", lambda: [c for c in diff.changes if needle in c.path.lower()][:100])
-    return {"times": times, "summary": diff.summary.to_dict(), "base_mb": base, "peak_mb": _peak_mb()}
+    return {"times": times, "summary": diff.summary.to_dict(), "base_mb": base, "peak_mb": common.peak_rss_mb()}
 
 
 def child_duckdb(old: Path, new: Path) -> dict[str, Any]:
     from shanty.diff.manifest_files import diff_manifest_files
     from shanty.diff.manifests import ChangeKind
-    from shanty.query.run import connection
+    from shanty.query.database import connection
 
     with connection() as cursor:  # open DuckDB first: its start-up is not the diff's cost
         cursor.execute("SELECT 1").fetchall()
-    base, times = _peak_mb(), {}
+    base, times = common.peak_rss_mb(), {}
     diff = _timed(times, "summary", lambda: diff_manifest_files(old, new))
     _timed(times, "first page", lambda: diff.changes(page_size=100))
     _timed(times, "kind page", lambda: diff.changes([ChangeKind.MODIFIED], page_size=100))
     _timed(times, "path search", lambda: diff.changes(path_contains=SEARCH, page_size=100))
     _timed(times, "deep page", lambda: diff.changes(page=diff.summary.new_files // 200, page_size=100))
     _timed(times, "summary again", lambda: diff_manifest_files(old, new))
-    return {"times": times, "summary": diff.summary.to_dict(), "base_mb": base, "peak_mb": _peak_mb()}
+    return {"times": times, "summary": diff.summary.to_dict(), "base_mb": base, "peak_mb": common.peak_rss_mb()}
 
 
 CHILDREN = {"python": child_python, "duckdb": child_duckdb}

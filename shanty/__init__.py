@@ -15,6 +15,7 @@ from typing import Any
 
 from .api import Api, Run, current_run, finish, init, log_artifact, login, use_artifact
 from .artifact import Artifact, ArtifactVersion
+from .diff.formatting import human_size
 from .diff.manifest_files import ChangePage, ManifestDiff, diff_manifest_files
 from .diff.manifests import Change, ChangeKind, Diff, DiffSummary, diff_manifests
 from .diff.tables import RowChange, RowKind, TableDiff, diff_tables
@@ -30,8 +31,25 @@ from .errors import (
     StorageError,
 )
 from .manifest import Manifest, ManifestEntry
-from .query.run import ColumnSummary, QueryResult, column_summaries, read_schema, run_query
-from .query.spec import Aggregate, Filter, GroupBy, Join, Query, Sort
+from .media.content_types import cell_kind_of
+from .query import (
+    Aggregate,
+    ColumnSummary,
+    Filter,
+    GroupBy,
+    Join,
+    Query,
+    QueryResult,
+    Sort,
+    TableSchema,
+    column_summaries,
+    join_prefix,
+    parse_filter_text,
+    read_schema,
+    relation_schema,
+    run_query,
+)
+from .query.export import EXPORT_FORMATS, export_query
 from .records import ArtifactInfo, RunInfo, VersionInfo
 from .registry import Registry, default_root
 from .tables.cells import Audio, Image, Media, Video
@@ -41,6 +59,7 @@ from .wandb_import import import_wandb_artifact
 __version__ = "0.1.0"
 
 __all__ = [
+    "EXPORT_FORMATS",
     "Aggregate",
     "Api",
     "Artifact",
@@ -81,21 +100,28 @@ __all__ = [
     "StorageError",
     "Table",
     "TableDiff",
+    "TableSchema",
     "VersionInfo",
     "Video",
     "__version__",
+    "cell_kind_of",
     "column_summaries",
     "current_run",
     "default_root",
     "diff_manifest_files",
     "diff_manifests",
     "diff_tables",
+    "export_query",
     "finish",
+    "human_size",
     "import_wandb_artifact",
     "init",
+    "join_prefix",
     "log_artifact",
     "login",
+    "parse_filter_text",
     "read_schema",
+    "relation_schema",
     "run_query",
     "use_artifact",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import re
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +16,15 @@ from .progress import Progress, ProgressSink
 from .records import RunInfo, VersionInfo
 from .registry import Registry
 from .storage import storage_for
-from .storage.location import parse_uri, to_uri
+from .storage.location import parse_location, to_uri
 from .tables.packing import (
     JOINED_SUFFIX,
-    add_joined_table,
-    add_table,
+    TABLE_SUFFIX,
+    Packed,
     find_table_entry,
-    local_entry_file,
+    pack_joined,
+    pack_table,
     parse_joined,
-    read_entry_bytes,
 )
 from .tables.table import JoinedTable, Table
 
@@ -32,11 +32,8 @@ __all__ = ["Artifact", "ArtifactVersion"]
 
 
 def _same_object(listed: str, asked: str) -> bool:
-    """Whether a listed object is the one ``asked`` names (not an object below it)."""
-    # Bucket URIs may pin a version (?versionId=..., #generation); file names may contain ? and #.
-    bare = asked if asked.startswith("file://") else re.split(r"[?#]", asked, maxsplit=1)[0]
-    a, b = parse_uri(listed), parse_uri(bare)
-    return (a.scheme, a.bucket, a.key.rstrip("/")) == (b.scheme, b.bucket, b.key.rstrip("/"))
+    """Whether a listed object is the one ``asked`` names (not an object below it); pins are ignored."""
+    return parse_location(listed).same_object(parse_location(asked))
 
 
 def _join(prefix: str | None, relpath: str) -> str:
@@ -58,7 +55,9 @@ class Artifact:
         self.manifest = Manifest()
         self._local_files: dict[str, Path] = {}
         self._blobs: dict[str, bytes] = {}  # tables serialised by add(), stored on log
-        self._added_tables: dict[int, str] = {}
+        # Table -> its entry path, for JoinedTables naming it. Weak, and by identity: an id() could be
+        # reused by another Table once this one is gone.
+        self._added_tables: weakref.WeakKeyDictionary[Table, str] = weakref.WeakKeyDictionary()
         self.logged: ArtifactVersion | None = None
 
     def __repr__(self) -> str:
@@ -92,7 +91,7 @@ class Artifact:
         added = []
         for obj in objects:
             path = check_entry_path(name) if single and name else _join(name, obj.relpath)
-            entry = ManifestEntry(path, obj.digest, obj.size, obj.uri, obj.version, dict(obj.extra))
+            entry = ManifestEntry(path, obj.digest, obj.size, obj.uri, obj.object_version, dict(obj.extra))
             self.manifest.add(entry)
             added.append(entry)
         return added
@@ -141,10 +140,24 @@ class Artifact:
         entries pinned to their object versions) or a JoinedTable."""
         self._check_draft()
         if isinstance(obj, Table):
-            return add_table(self, obj, name, progress_sink)
+            known = {e.ref: e for e in self.manifest if e.ref is not None}
+            return self.add_packed(pack_table(obj, name, known, progress_sink))
         if isinstance(obj, JoinedTable):
-            return add_joined_table(self, obj, name)
+            return self.add_packed(pack_joined(obj, name, self.manifest.entries, self._added_tables, self.name))
         raise InvalidInputError(f"artifact.add takes a shanty.Table or shanty.JoinedTable, not {type(obj).__name__}.")
+
+    def add_packed(self, packed: Packed) -> ManifestEntry:
+        """Add what :func:`~shanty.tables.packing.pack_table` or ``pack_joined`` made: its entries
+        go into the manifest, its blob is stored by value when the artifact is logged. Returns the
+        entry of the table file. Raises InvalidInputError if the artifact is logged or an entry
+        clashes with a different file at the same path."""
+        self._check_draft()
+        for entry in packed.entries:
+            self.manifest.add(entry)
+        self._blobs[packed.blob_path] = packed.blob
+        if packed.table is not None:
+            self._added_tables[packed.table] = packed.blob_path
+        return packed.entry
 
     def _upload_local_files(self, registry: Registry) -> None:
         for path, local in self._local_files.items():
@@ -221,7 +234,7 @@ class ArtifactVersion:
     def get(self, name: str) -> Table | JoinedTable:
         """The table (or joined table) logged under ``name``, media cells bound to this version."""
         entry = find_table_entry(self.manifest, name, self.qualified_name)
-        data = read_entry_bytes(self._registry, entry)
+        data = self._registry.entry_file(entry).read_bytes()
         if entry.path.endswith(JOINED_SUFFIX):
             body = parse_joined(data, entry.path)
             return JoinedTable(self.get(body["table1"]), self.get(body["table2"]), body["join_key"])
@@ -229,9 +242,17 @@ class ArtifactVersion:
         table.source = (self, entry.path)
         return table
 
+    def tables(self) -> list[str]:
+        """Names of the tables logged in this version (``name`` as given to ``artifact.add``), sorted."""
+        return sorted(p.removesuffix(TABLE_SUFFIX) for p in self.manifest.entries if p.endswith(TABLE_SUFFIX))
+
+    def joined_tables(self) -> list[str]:
+        """Names of the joined tables logged in this version, sorted."""
+        return sorted(p.removesuffix(JOINED_SUFFIX) for p in self.manifest.entries if p.endswith(JOINED_SUFFIX))
+
     def table_file(self, name: str) -> Path:
         """A local Parquet file of table ``name`` (for the query engine)."""
-        return local_entry_file(self._registry, find_table_entry(self.manifest, name, self.qualified_name))
+        return self._registry.entry_file(find_table_entry(self.manifest, name, self.qualified_name))
 
     def download(
         self,

@@ -18,10 +18,10 @@ from .artifact import Artifact, ArtifactVersion
 from .diff.formatting import diff_to_json, diff_to_markdown, diff_to_text, entry_to_json, human_size
 from .diff.manifest_files import diff_manifest_files
 from .diff.manifests import ChangeKind, Diff
-from .errors import ShantyError
+from .errors import InvalidInputError, ShantyError
 from .manifest import Manifest
 from .names import check_alias, check_name, parse_artifact_ref
-from .query.spec import MAX_PAGE_SIZE
+from .query.paging import MAX_PAGE_SIZE
 
 __all__ = ["build_parser", "main"]
 
@@ -191,7 +191,12 @@ def cmd_import_wandb(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from .demo.build import DEMO_PROJECT, build_demo
+    try:
+        from .demo.build import DEMO_PROJECT, build_demo
+    except ImportError as exc:  # Pillow and PyAV are the demo extra, not the library's
+        raise InvalidInputError(
+            f"The demo needs the demo extra, which is not installed ({exc}); run pip install 'shanty[demo]'."
+        ) from exc
     from .registry import Registry
 
     registry = Registry(args.registry)

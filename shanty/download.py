@@ -1,24 +1,24 @@
 """Download a version's files, each at its recorded object version, verified.
 
 Files already present with the right content are skipped; every file lands
-through a temp file and a rename, so an interrupted download never leaves a
-truncated file that looks complete.
+through :func:`shanty.storage.cache.fetch_verified` (a temp file, a checksum
+check, a rename), so an interrupted download never leaves a truncated file
+that looks complete.
 """
 
 from __future__ import annotations
 
 import os
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .digests import b64_to_hex, file_matches
+from .digests import file_matches
 from .errors import ChangedObjectError, MalformedError, NotFoundError
 from .manifest import Manifest, ManifestEntry, check_entry_path
 from .progress import Progress, ProgressSink
 from .registry import Registry
-from .storage import storage_for
+from .storage.cache import fetch_verified
 
 __all__ = ["DOWNLOAD_WORKERS", "DownloadReport", "download_manifest"]
 
@@ -52,13 +52,6 @@ def _target(root: Path, entry: ManifestEntry) -> Path:
     return target
 
 
-def _fetch(registry: Registry, entry: ManifestEntry, temp: Path) -> None:
-    if entry.ref is None:
-        registry.storage.download(registry.uri(registry.object_key(b64_to_hex(entry.digest))), None, temp)
-    else:
-        storage_for(entry.ref).download(entry.ref, entry.object_version, temp)
-
-
 def download_manifest(
     registry: Registry,
     manifest: Manifest,
@@ -84,23 +77,12 @@ def download_manifest(
         target = targets[entry.path]
         if target.is_file() and file_matches(target, entry.digest, entry.extra):
             return "present", entry.path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temp = target.parent / f".{target.name}.part-{uuid.uuid4().hex}"
+        uri, version = registry.entry_source(entry)
         try:
-            try:
-                _fetch(registry, entry, temp)
-            except NotFoundError:  # deleted, or its recorded version is gone (overwritten in an unversioned bucket)
-                return "changed", entry.path
-            if file_matches(temp, entry.digest, entry.extra) is False:
-                if entry.object_version is None:
-                    return "changed", entry.path
-                raise MalformedError(
-                    f"{entry.ref} at version {entry.object_version} does not match its recorded checksum; the store returned other bytes."
-                )
-            os.replace(temp, target)
-            return "downloaded", entry.path
-        finally:
-            temp.unlink(missing_ok=True)
+            fetch_verified(uri, version, entry.digest, entry.extra, target)
+        except (NotFoundError, ChangedObjectError):  # deleted, replaced, or its recorded version is gone
+            return "changed", entry.path
+        return "downloaded", entry.path
 
     results: dict[str, list[str]] = {"downloaded": [], "present": [], "changed": []}
     with Progress("download", len(entries), progress_sink) as bar, ThreadPoolExecutor(max(1, workers)) as pool:

@@ -31,12 +31,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .digests import b64_to_hex
 from .errors import ConflictError, InvalidInputError, MalformedError, NotFoundError
-from .manifest import Manifest
+from .manifest import Manifest, ManifestEntry
 from .names import VERSION_ALIAS, ArtifactRef, check_alias, check_name
 from .records import ArtifactInfo, RunInfo, VersionInfo
 from .settings import settings
-from .storage import Storage, storage_for
+from .storage import Storage, local_path, storage_for
+from .storage.cache import cached_file
 from .storage.location import join_uri, to_uri
 
 __all__ = ["Registry", "cache_dir", "default_root", "now_iso"]
@@ -241,15 +243,7 @@ class Registry:
         copied once into the cache (manifests are immutable and content-addressed).
         """
         uri = self.uri(version.manifest_key)
-        if uri.startswith("file://"):
-            return Path(uri[len("file://") :])
-        cached = cache_dir() / "manifests" / Path(version.manifest_key).name
-        if not cached.is_file():
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            temp = cached.with_name(f".{cached.name}.{os.getpid()}.part")
-            temp.write_bytes(self.storage.read_bytes(uri))
-            os.replace(temp, cached)
-        return cached
+        return local_path(uri) or cached_file(uri)
 
     # --- writing -------------------------------------------------------------
     def _append(
@@ -396,7 +390,31 @@ class Registry:
 
     # --- files stored by value ---------------------------------------------------
     def object_key(self, md5_hex: str) -> str:
+        """The key of a by-value file in the content-addressed object store."""
         return f"objects/md5/{md5_hex[:2]}/{md5_hex}"
+
+    def entry_source(self, entry: ManifestEntry) -> tuple[str, str | None]:
+        """``(uri, object version)`` holding an entry's bytes: its reference, or this registry's copy of a
+        file stored by value. MalformedError when a by-value entry's digest is not an MD5."""
+        if entry.ref is not None:
+            return entry.ref, entry.object_version
+        try:
+            return self.uri(self.object_key(b64_to_hex(entry.digest))), None
+        except ValueError as exc:
+            raise MalformedError(f"The manifest digest of {entry.path!r} is not an MD5; it is damaged.") from exc
+
+    def entry_file(self, entry: ManifestEntry) -> Path:
+        """A local file holding the entry's bytes: a local registry's own copy of a by-value file, else a
+        verified cache copy (see :func:`shanty.storage.cache.cached_file` for what it raises)."""
+        uri, version = self.entry_source(entry)
+        path = local_path(uri) if entry.ref is None else None  # references may change: copy and verify them
+        if path is None:
+            return cached_file(uri, version, entry.digest, entry.extra)
+        if not path.is_file():
+            raise NotFoundError(
+                f"The stored copy of {entry.path} is missing from the registry ({path}); the registry is damaged."
+            )
+        return path
 
     def put_object(self, path: Path | bytes, md5_hex: str) -> None:
         """Copy a local file (or bytes) into the content-addressed object store (once)."""

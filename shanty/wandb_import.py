@@ -14,11 +14,12 @@ from pathlib import Path
 
 from .api import Run
 from .artifact import Artifact, ArtifactVersion
-from .digests import md5_b64_bytes
 from .errors import MalformedError, NotFoundError
-from .manifest import Manifest, ManifestEntry
+from .manifest import Manifest
+from .storage.location import to_uri
 from .tables.json_codec import table_from_json
-from .tables.packing import JOINED_SUFFIX, TABLE_SUFFIX
+from .tables.packing import pack_blob
+from .tables.schema import JOINED_SUFFIX, TABLE_SUFFIX
 
 __all__ = ["import_wandb_artifact"]
 
@@ -39,14 +40,9 @@ def _resolver(folder: Path, manifest: Manifest):
         entry = manifest.entries.get(path)
         if entry is None:
             raise MalformedError(f"A table cell names {path!r}, which is not in wandb_manifest.json.")
-        return (entry.ref or "file://" + str((folder / path).resolve())), path
+        return (entry.ref or to_uri((folder / path).resolve())), path
 
     return resolve
-
-
-def _add_blob(artifact: Artifact, path: str, data: bytes) -> None:
-    artifact.manifest.add(ManifestEntry(path, md5_b64_bytes(data), len(data)))
-    artifact._blobs[path] = data
 
 
 def import_wandb_artifact(
@@ -71,7 +67,9 @@ def import_wandb_artifact(
     for entry in manifest:
         if entry.path.endswith(".table.json") and not entry.path.endswith(JOINED_SUFFIX):
             table = table_from_json(_load_json(folder / entry.path), resolve, where=entry.path)
-            _add_blob(artifact, entry.path.removesuffix(".table.json") + TABLE_SUFFIX, table.to_parquet_bytes())
+            artifact.add_packed(
+                pack_blob(entry.path.removesuffix(".table.json") + TABLE_SUFFIX, table.to_parquet_bytes())
+            )
     for entry in manifest:
         if entry.path.endswith(JOINED_SUFFIX):
             body = _load_json(folder / entry.path)
@@ -84,6 +82,6 @@ def import_wandb_artifact(
             }
             if isinstance(converted["join_key"], str):
                 converted["join_key"] = [converted["join_key"]]
-            _add_blob(artifact, entry.path, json.dumps(converted, sort_keys=True).encode())
+            artifact.add_packed(pack_blob(entry.path, json.dumps(converted, sort_keys=True).encode()))
     with Run(project=project, job_type="import-wandb", root=root) as run:
         return run.log_artifact(artifact)

@@ -10,12 +10,17 @@ import json
 import subprocess
 import sys
 import textwrap
+import threading
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 import shanty
-from shanty.errors import ChangedObjectError, InvalidInputError, NotFoundError
+from shanty.errors import ChangedObjectError, InvalidInputError, MalformedError, NotFoundError, StorageError
+from shanty.storage import lists_metadata_only, local_path, open_range, parse_location
+from shanty.storage.cache import cached_file
 
 SONGS = {f"whalesong/{i:02d}_song.wav": f"song {i} ".encode() * (50 + i) for i in range(5)}
 
@@ -233,3 +238,210 @@ def test_concurrent_alias_moves_leave_one_owner(kit, registry_root: str) -> None
     assert len(owners) == 1
     marks = sorted(a for v in versions for a in v.aliases if a.startswith("mark"))
     assert marks == [f"mark{i}" for i in range(8)]
+
+
+# --- listing ---------------------------------------------------------------------------------------
+def test_folder_markers_are_skipped_and_names_are_one_level(kit) -> None:
+    bucket = kit.new_bucket(versioned=False)
+    fill(kit, bucket, {"m/": b"", "m/a.wav": b"a", "m/sub/": b"", "m/sub/b.wav": b"bb", "empty/x/": b""})
+    listed = kit.storage.list_objects(f"{bucket}/m")
+    assert [(o.relpath, o.size) for o in listed] == [("a.wav", 1), ("sub/b.wav", 2)]
+    assert kit.storage.list_names(f"{bucket}/m") == ["a.wav", "sub"]
+    with pytest.raises(NotFoundError) as info:
+        kit.storage.list_objects(f"{bucket}/empty")
+    text = str(info.value)
+    assert f"{bucket}/empty" in text and text.endswith(".") and ". " not in text.rstrip(".")  # one sentence
+    fill(kit, bucket, {"r/b.json": b"1", "r/a/x.json": b"2", "r/a/y/z.json": b"3", "r/": b"", "r2/no.json": b"4"})
+    fill(kit, bucket, {"r/c/": b""})
+    assert kit.storage.list_names(f"{bucket}/r") == ["a", "b.json", "c"]
+    assert kit.storage.list_names(f"{bucket}/r/") == ["a", "b.json", "c"]
+    assert kit.storage.list_names(bucket) == ["empty", "m", "r", "r2"]
+
+
+def test_whole_bucket_is_listed_with_keys_as_paths(kit) -> None:
+    bucket = kit.new_bucket(versioned=False)
+    fill(kit, bucket, {"top.wav": b"t", "x/y.wav": b"y"})
+    for uri in (bucket, bucket + "/"):
+        assert [i.relpath for i in kit.storage.list_objects(uri)] == ["top.wav", "x/y.wav"]
+
+
+def test_a_pinned_version_is_listed_logged_and_downloaded(kit, registry_root: str, tmp_path: Path) -> None:
+    bucket = kit.new_bucket(versioned=True)
+    uri = f"{bucket}/clips/k.wav"
+    kit.put(uri, b"first take")
+    if not kit.supports_versions(bucket):  # file names may hold ? and #: a file URI never pins a version
+        kit.put(f"{uri}#1", b"a file named k.wav#1")
+        kit.put(f"{uri}?versionId=1", b"a file named k.wav?versionId=1")
+        for name in ("k.wav#1", "k.wav?versionId=1"):
+            [info] = kit.storage.list_objects(f"{bucket}/clips/{name}")
+            assert (info.relpath, info.object_version, info.uri) == (name, None, f"{bucket}/clips/{name}")
+        return
+    first = kit.current_version(uri)
+    kit.put(uri, b"second take")
+    pinned = kit.pinned(uri, first)
+    [info] = kit.storage.list_objects(pinned)
+    assert (info.uri, info.relpath, info.object_version) == (uri, "k.wav", first)
+    [current] = kit.storage.list_objects(uri)
+    assert current.object_version != first and current.digest != info.digest
+    assert kit.storage.stat(pinned) == info
+    kit.storage.download(pinned, None, tmp_path / "pinned")
+    assert (tmp_path / "pinned").read_bytes() == b"first take"
+
+    with shanty.init(project="pins", job_type="upload", root=registry_root) as run:
+        artifact = shanty.Artifact("takes", type="raw_data")
+        [entry] = artifact.add_reference(pinned)
+        assert (entry.path, entry.object_version, entry.ref) == ("k.wav", first, uri)
+        folder = Path(run.log_artifact(artifact).download(tmp_path / "dl"))
+    assert (folder / "k.wav").read_bytes() == b"first take"
+    with pytest.raises(NotFoundError) as missing:
+        kit.storage.list_objects(kit.pinned(uri, "1"))
+    assert kit.name != "gcs" or "no generation 1" in str(missing.value)
+
+
+# --- registry primitives ----------------------------------------------------------------------------
+def test_create_if_absent_race_has_exactly_one_winner(kit) -> None:
+    base = kit.new_bucket(versioned=False)
+    for round_ in range(3):
+        uri = f"{base}/log/{round_:010d}.json"
+        barrier = threading.Barrier(12)
+
+        def claim(index: int, uri: str = uri, barrier: threading.Barrier = barrier) -> bool:
+            barrier.wait()
+            return kit.storage.create_if_absent(uri, f"writer {index}".encode())
+
+        with ThreadPoolExecutor(12) as pool:
+            results = list(pool.map(claim, range(12)))
+        assert results.count(True) == 1
+        assert kit.storage.read_bytes(uri) == f"writer {results.index(True)}".encode()
+
+
+# --- reading bytes: signed URLs, ranges, local paths, the cache ---------------------------------------
+def first_ten(url: str) -> tuple[int, bytes]:
+    with urllib.request.urlopen(urllib.request.Request(url, headers={"Range": "bytes=0-9"}), timeout=10) as response:
+        return response.status, response.read()
+
+
+def test_signed_url_serves_ranges_of_the_recorded_version(kit) -> None:
+    bucket = kit.new_bucket(versioned=True)
+    uri = f"{bucket}/song one.wav"
+    kit.put(uri, b"0123456789 old take")
+    old = kit.storage.list_objects(uri)[0].object_version
+    kit.put(uri, b"abcdefghij new take")
+    if kit.name == "file":  # the app serves local files itself, behind its own tokens
+        assert kit.storage.signed_url(uri, None, 300) is None
+        return
+    assert first_ten(kit.storage.signed_url(uri, old, 300)) == (206, b"0123456789")
+    assert first_ten(kit.storage.signed_url(kit.pinned(uri, old), None, 300)) == (206, b"0123456789")
+    assert first_ten(kit.storage.signed_url(uri, None, 300)) == (206, b"abcdefghij")
+
+
+def read_range(uri: str, version: str | None, start: int, end: int, **kwargs) -> bytes:
+    with open_range(uri, version, start, end, **kwargs) as stream:
+        data = stream.read()
+    assert len(data) == stream.length == end - start
+    return data
+
+
+def test_open_range_streams_the_asked_bytes_of_the_recorded_version(kit) -> None:
+    bucket = kit.new_bucket(versioned=True)
+    uri = f"{bucket}/r/song.bin"
+    data = bytes(range(256)) * 40
+    kit.put(uri, data)
+    [info] = kit.storage.list_objects(uri)
+    for start, end in [(0, 10), (100, len(data)), (len(data) - 1, len(data)), (0, len(data)), (5, 5)]:
+        assert read_range(uri, info.object_version, start, end) == data[start:end]
+    kit.put(uri, b"other bytes, same name")
+    if kit.supports_versions(bucket):
+        assert read_range(uri, info.object_version, 3, 13) == data[3:13]
+    kit.delete(uri)
+    for start, end in [(0, 4), (0, 0)]:
+        with pytest.raises(NotFoundError):
+            open_range(uri, None, start, end).close()
+
+
+def test_open_range_refuses_an_object_replaced_in_an_unversioned_store(kit) -> None:
+    bucket = kit.new_bucket(versioned=False)
+    uri = f"{bucket}/song.bin"
+    kit.put(uri, b"the recorded bytes")
+    [info] = kit.storage.list_objects(uri)
+    kit.put(uri, b"replaced, same name")
+    if kit.name == "file":  # neither versions nor ETags: the media server compares local digests itself
+        assert read_range(uri, None, 0, 8) == b"replaced"
+        return
+    with pytest.raises(NotFoundError):  # S3: If-Match on the recorded ETag; GCS: the generation is gone
+        open_range(uri, info.object_version, 0, 8, etag=info.extra.get("etag")).close()
+
+
+def test_open_range_of_a_short_object_is_a_storage_error(kit) -> None:
+    bucket = kit.new_bucket(versioned=False)
+    uri = f"{bucket}/short.bin"
+    kit.put(uri, b"only twelve!")
+    with pytest.raises(StorageError, match="fewer bytes"), open_range(uri, None, 4, 40) as stream:
+        stream.read()
+
+
+def test_only_local_files_have_a_local_path(kit) -> None:
+    bucket = kit.new_bucket(versioned=False)
+    kit.put(f"{bucket}/a b#1.wav", b"x")
+    path = local_path(f"{bucket}/a b#1.wav")
+    if kit.name == "file":
+        assert path is not None and path.read_bytes() == b"x" and path.name == "a b#1.wav"
+    else:
+        assert path is None
+    assert lists_metadata_only(bucket) is (kit.name != "file")
+
+
+def test_the_cache_keeps_one_verified_copy(kit, monkeypatch: pytest.MonkeyPatch) -> None:
+    bucket = kit.new_bucket(versioned=True)
+    uri = f"{bucket}/t/table.parquet"
+    kit.put(uri, b"PAR1 immutable bytes")
+    [info] = kit.storage.list_objects(uri)
+    copy = cached_file(uri, info.object_version, info.digest, info.extra)
+    assert copy.read_bytes() == b"PAR1 immutable bytes" and copy.suffix == ".parquet"
+    assert [p.name for p in copy.parent.iterdir()] == [copy.name]  # no temp file left behind
+    monkeypatch.setattr(kit.storage, "download", lambda *a, **k: pytest.fail("downloaded twice"))
+    assert cached_file(uri, info.object_version, info.digest, info.extra) == copy
+    monkeypatch.undo()
+    kit.put(uri, b"PAR1 replaced in place")
+    with pytest.raises(ChangedObjectError):  # the current bytes are not the recorded ones: no copy is kept
+        cached_file(uri, None, info.digest, info.extra)
+    if kit.supports_versions(bucket):  # a recorded version that returns other bytes: the store is damaged
+        with pytest.raises(MalformedError):
+            cached_file(uri, kit.current_version(uri), info.digest, info.extra)
+    assert [p.name for p in copy.parent.iterdir()] == [copy.name]
+
+
+# --- locations: each scheme's pin syntax (no store is touched) ----------------------------------------
+@pytest.mark.parametrize(
+    ("uri", "bucket", "key", "version"),
+    [
+        ("s3://b/a/k.wav?versionId=V%2F1", "b", "a/k.wav", "V/1"),
+        ("s3://b/a/k.wav#12", "b", "a/k.wav#12", None),  # another scheme's pin is part of the key
+        ("gs://b/a/k.wav#12", "b", "a/k.wav", "12"),
+        ("gs://b/a/k.wav?versionId=V", "b", "a/k.wav?versionId=V", None),
+        ("gs://b/a/k.wav#latest", "b", "a/k.wav#latest", None),  # generations are numbers
+        ("file:///d/k.wav#12", "", "/d/k.wav#12", None),  # file names may hold ? and #
+        ("file:///d/k.wav?versionId=V", "", "/d/k.wav?versionId=V", None),
+        ("https://h:8/a/k.wav?sig=x#t", "h:8", "a/k.wav?sig=x#t", None),  # a URL's query is its own
+        ("gs://b", "b", "", None),
+    ],
+)
+def test_pins_are_parsed_by_the_scheme_that_owns_them(uri: str, bucket: str, key: str, version: str | None) -> None:
+    location = parse_location(uri)
+    assert (location.bucket, location.key, location.object_version) == (bucket, key, version)
+    assert location.pinned_uri == uri  # written back exactly
+    assert location.unpinned.uri == location.uri and location.unpinned.object_version is None
+
+
+def test_locations_compare_names_and_know_their_paths(tmp_path: Path) -> None:
+    pinned = parse_location("s3://b/dir/?versionId=V")
+    assert pinned.same_object(parse_location("s3://b/dir")) and not pinned.same_object(parse_location("s3://b/dir2"))
+    assert parse_location("gs://b/k").at("7").pinned_uri == "gs://b/k#7"
+    assert parse_location("https://h/a/song.wav?sig=x").path == "a/song.wav"
+    assert parse_location("https://h/a/song.wav?sig=x").name == "song.wav"
+    assert parse_location(tmp_path / "x.wav") == parse_location(f"file://{tmp_path}/x.wav")
+    with pytest.raises(InvalidInputError, match="version"):
+        _ = parse_location("file:///d/k.wav").at("1").pinned_uri
+    for bad in ("", "file://relative/x", "s3:///key"):
+        with pytest.raises(InvalidInputError):
+            parse_location(bad)

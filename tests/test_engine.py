@@ -13,21 +13,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from shanty.errors import MalformedError, NotFoundError
-from shanty.query import run as engine
-from shanty.query.run import column_summaries, read_schema, run_query
-from shanty.query.spec import (
-    Aggregate,
-    Filter,
-    GroupBy,
-    Join,
-    Query,
-    QueryError,
-    Sort,
-    bind_sources,
-    compile_count,
-    compile_query,
-)
+from shanty.errors import MalformedError, NotFoundError, QueryError
+from shanty.query import summaries as summaries_module
+from shanty.query.compile import compile_count, compile_query
+from shanty.query.database import read_schema
+from shanty.query.run import run_query
+from shanty.query.spec import Aggregate, Filter, GroupBy, Join, Query, Sort
+from shanty.query.sql import bind_sources
+from shanty.query.summaries import column_summaries
 from tests.kits.tables import media, write_table
 from tests.test_query_compile import SONGS, SONGS_MEDIA
 
@@ -113,6 +106,13 @@ def test_join_gives_one_row_per_song_and_instrument_with_both_audio_cells(music:
     assert result.rows[0]["synth.audio"] == media("s3://s/1p.wav")
     assert result.rows[3]["synth.audio"] is None
     assert result.total_rows == 4
+    assert result.sources == {
+        "song_id": "original",
+        "original.title": "original",
+        "original.audio": "original",
+        "synth.instrument": "synth",
+        "synth.audio": "synth",
+    }
 
 
 @pytest.mark.parametrize(
@@ -174,6 +174,12 @@ def test_join_filters_sorts_pages_and_groups_on_prefixed_names(music: dict[str, 
             "samples(synth.audio)": [media("s3://s/1v.wav")],
         },
     ]
+    assert grouped.sources == {
+        "synth.instrument": "synth",
+        "count": "original",
+        "samples(original.audio)": "original",
+        "samples(synth.audio)": "synth",
+    }
 
 
 def test_join_mistakes(music: dict[str, Path], tmp_path: Path) -> None:
@@ -291,7 +297,7 @@ def test_summaries_of_repeated_values_small_ranges_and_big_tables(tmp_path: Path
         },
         {"uri": "image"},
     )
-    monkeypatch.setattr(engine, "EXACT_DISTINCT_MAX_ROWS", 2)
+    monkeypatch.setattr(summaries_module, "EXACT_DISTINCT_MAX_ROWS", 2)
     summaries = {s.name: s for s in column_summaries(path)}
     assert summaries["uri"].top_values == (("s3://a", 3), ("s3://b", 1), ("s3://c", 1))
     assert summaries["uri"].distinct_approximate

@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from shanty.errors import QueryError
-from shanty.query.expr import (
-    MAX_DEPTH,
+from shanty.query.expr import MAX_DEPTH, parse_expression
+from shanty.query.nodes import (
     And,
     Between,
     Column,
@@ -30,7 +30,6 @@ from shanty.query.expr import (
     Or,
     TextMatch,
     Truth,
-    parse_expression,
 )
 from shanty.query.run import run_query
 from shanty.query.spec import Query

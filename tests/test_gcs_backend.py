@@ -2,7 +2,9 @@
 
 Where the emulator cannot show a real GCS behaviour (composites without MD5,
 403 / 401 answers, IAM signBlob) a test says so and uses the narrowest
-stand-in: the real exception from a real HTTP answer where possible.
+stand-in: the real exception from a real HTTP answer where possible. What every
+backend does alike (pins, folder markers, create-if-absent races, ranged reads)
+is in ``test_backend_contract.py``.
 """
 
 from __future__ import annotations
@@ -48,24 +50,13 @@ def generation_of(kit: GcsKit, uri: str) -> int:
 
 
 # --- listing --------------------------------------------------------------------------
-def test_folder_markers_are_skipped(gcs_kit: GcsKit) -> None:
-    bucket = gcs_kit.new_bucket()
-    fill(gcs_kit, bucket, {"m/": b"", "m/a.wav": b"a", "m/sub/": b"", "m/sub/b.wav": b"bb", "empty/": b""})
-    listed = gcs_kit.storage.list_objects(f"{bucket}/m")
-    assert [(o.relpath, o.size) for o in listed] == [("a.wav", 1), ("sub/b.wav", 2)]
-    assert [o.relpath for o in gcs_kit.storage.list_objects(bucket + "/")] == ["m/a.wav", "m/sub/b.wav"]
-    assert gcs_kit.storage.list_names(f"{bucket}/m") == ["a.wav", "sub"]
-    with pytest.raises(NotFoundError, match="Nothing exists"):
-        gcs_kit.storage.list_objects(f"{bucket}/empty")
-
-
 def test_listing_records_checksums_and_generation(gcs_kit: GcsKit) -> None:
     bucket = gcs_kit.new_bucket()
     fill(gcs_kit, bucket, {"d/a.wav": b"alpha"})
     (info,) = gcs_kit.storage.list_objects(f"{bucket}/d")
     assert info.uri == f"{bucket}/d/a.wav"
     assert info.digest == info.extra["md5"] == md5_b64_bytes(b"alpha")
-    assert info.version == str(generation_of(gcs_kit, info.uri))
+    assert info.object_version == str(generation_of(gcs_kit, info.uri))
     assert set(info.extra) == {"md5", "crc32c", "etag", "last_modified", "content_type"}
     assert gcs_kit.storage.stat(info.uri) == info  # a single object's relpath is its base name, here "a.wav"
     assert gcs_kit.storage.stat(f"{bucket}/d/missing.wav") is None
@@ -107,26 +98,6 @@ def test_listing_makes_no_per_object_request(gcs_kit: GcsKit, requests_made) -> 
     assert needed <= set(re.findall(r"\w+", fields))
 
 
-def test_generation_pin_is_honoured(gcs_kit: GcsKit, tmp_path: Path) -> None:
-    bucket = gcs_kit.new_bucket(versioned=True)
-    gcs_kit.put(f"{bucket}/k.wav", b"first take")
-    first = generation_of(gcs_kit, f"{bucket}/k.wav")
-    gcs_kit.put(f"{bucket}/k.wav", b"second take")
-    (pinned,) = gcs_kit.storage.list_objects(f"{bucket}/k.wav#{first}")
-    assert (pinned.uri, pinned.relpath, pinned.version) == (f"{bucket}/k.wav", "k.wav", str(first))
-    assert pinned.digest == md5_b64_bytes(b"first take")
-    assert gcs_kit.storage.stat(f"{bucket}/k.wav#{first}").digest == pinned.digest
-
-    with shanty.init(project="pins", job_type="upload") as run:
-        artifact = shanty.Artifact("takes", type="raw_data")
-        (entry,) = artifact.add_reference(f"{bucket}/k.wav#{first}")
-        assert (entry.path, entry.object_version) == ("k.wav", str(first))
-        folder = Path(run.log_artifact(artifact).download(tmp_path / "dl"))
-    assert (folder / "k.wav").read_bytes() == b"first take"
-    with pytest.raises(NotFoundError, match="no generation 1"):
-        gcs_kit.storage.list_objects(f"{bucket}/k.wav#1")
-
-
 def test_composite_object_is_referenced_and_verified_by_crc32c(
     gcs_kit: GcsKit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -159,9 +130,9 @@ def test_unversioned_overwrite_loses_the_old_generation(gcs_kit: GcsKit, tmp_pat
     gcs_kit.put(f"{bucket}/a.wav", b"before")
     (old,) = gcs_kit.storage.list_objects(f"{bucket}/a.wav")
     gcs_kit.put(f"{bucket}/a.wav", b"after")
-    with pytest.raises(NotFoundError, match=f"generation {old.version} no longer exists"):
-        gcs_kit.storage.download(old.uri, old.version, tmp_path / "old")
-    assert gcs_kit.storage.stat(old.uri, old.version) is None
+    with pytest.raises(NotFoundError, match=f"generation {old.object_version} no longer exists"):
+        gcs_kit.storage.download(old.uri, old.object_version, tmp_path / "old")
+    assert gcs_kit.storage.stat(old.uri, old.object_version) is None
     gcs_kit.storage.download(old.uri, None, tmp_path / "now")
     assert (tmp_path / "now").read_bytes() == b"after"
 
@@ -182,7 +153,7 @@ def test_fan_out_listing_equals_a_plain_listing(gcs_kit: GcsKit, monkeypatch: py
             if not blob.name.endswith("/")
         }
         listed = gcs_kit.storage.list_objects(f"{bucket}/{prefix}" if prefix else bucket)  # gs://b: whole bucket
-        assert [(o.relpath, o.size, o.digest, o.version) for o in listed] == sorted(plain)
+        assert [(o.relpath, o.size, o.digest, o.object_version) for o in listed] == sorted(plain)
 
 
 def test_fan_out_descends_a_single_chain_then_lists_branches_concurrently(gcs_kit: GcsKit, requests_made) -> None:
@@ -232,26 +203,7 @@ def test_a_failing_branch_stops_the_other_workers(gcs_kit: GcsKit, monkeypatch: 
     assert len(calls) <= 3  # the other branch stopped within a page instead of listing its 10 pages
 
 
-# --- registry primitives ------------------------------------------------------------------
-def test_create_if_absent_race_has_one_winner(gcs_kit: GcsKit) -> None:
-    uri = gcs_kit.new_bucket(versioned=False) + "/reg/claim.json"
-    barrier = threading.Barrier(12)
-    results: dict[int, bool] = {}
-
-    def claim(index: int) -> None:
-        barrier.wait()
-        results[index] = gcs_kit.storage.create_if_absent(uri, f"writer {index}".encode())
-
-    threads = [threading.Thread(target=claim, args=(i,)) for i in range(12)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    winners = [i for i, won in results.items() if won]
-    assert len(results) == 12 and len(winners) == 1
-    assert gcs_kit.storage.read_bytes(uri) == f"writer {winners[0]}".encode()
-
-
+# --- errors -------------------------------------------------------------------------------
 def test_no_such_bucket_names_it(gcs_kit: GcsKit) -> None:
     missing = "gs://shanty-no-such-bucket"
     with pytest.raises(NotFoundError, match="bucket shanty-no-such-bucket does not exist"):

@@ -47,7 +47,13 @@ def test_parquet_round_trip_keeps_every_field() -> None:
     back = Manifest.from_parquet_bytes(manifest.to_parquet_bytes())
     assert sorted(back.entries) == ["a.wav", "b.wav", "dir/c.wav"]
     b = back.entries["b.wav"]
-    assert (b.digest, b.size, b.ref, b.object_version, dict(b.extra)) == ("digB", 20, "s3://bkt/b.wav", "ver2", {"etag": "e"})
+    assert (b.digest, b.size, b.ref, b.object_version, dict(b.extra)) == (
+        "digB",
+        20,
+        "s3://bkt/b.wav",
+        "ver2",
+        {"etag": "e"},
+    )
     assert back.entries["dir/c.wav"].ref is None
 
 

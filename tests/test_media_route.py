@@ -21,11 +21,20 @@ import pytest
 from starlette.applications import Starlette
 
 import shanty
+from dashboard.routes import MEDIA_PREFIX, WAVEFORM_PREFIX
 from dashboard.routes import media as media_route
-from dashboard.routes.media import SECURITY_HEADERS, media_routes, media_url, server_from_environment
+from dashboard.routes.media import (
+    SECURITY_HEADERS,
+    cell_urls,
+    media_routes,
+    media_url,
+    server_for,
+    server_from_environment,
+)
+from dashboard.routes.waveform import waveform_routes
 from shanty.media.server import MediaServer
 from shanty.media.tokens import MediaClaim, sign_media
-from tests.test_serve import MEDIA, PAGE, SECRET, SONG, log_media, token_of
+from tests.test_serve import ALPHABET, MEDIA, PAGE, SECRET, SONG, log_media, token_of
 
 with warnings.catch_warnings():  # starlette 1.x would rather use httpx2, which is not installed
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
@@ -47,7 +56,7 @@ def assert_secured(response: httpx.Response) -> None:
 @pytest.fixture
 def local(tmp_path: Path, file_kit) -> Iterator[tuple[TestClient, MediaServer, shanty.ArtifactVersion, str]]:
     version, bucket = log_media(file_kit, str(tmp_path / "registry"), tmp_path)
-    server = MediaServer(tmp_path / "registry", SECRET)
+    server = server_for(tmp_path / "registry", SECRET)
     with client_for(server) as client:
         yield client, server, version, bucket
 
@@ -129,11 +138,13 @@ def test_forged_expired_and_unknown_tokens_are_403(local) -> None:
     client, server, version, _ = local
     good = token_of(server.url_for(version, "songs/a.wav"))
     payload, signature = good.split(".")
-    foreign = MediaServer(server.registry, b"f" * 32).url_for(version, "songs/a.wav")
+    foreign = server_for(server.registry, b"f" * 32).url_for(version, "songs/a.wav")
     expired = sign_media(MediaClaim("songs", "clips", 0, "songs/a.wav", int(time.time()) - 1), SECRET)
     unknown = sign_media(MediaClaim("songs", "clips", 3, "songs/a.wav", int(time.time()) + 60), SECRET)
+    # Every spelling of the last character but the issued one, including those decoding to the same bytes.
+    last_chars = [f"/api/media/{payload}.{signature[:-1]}{c}" for c in ALPHABET if c != signature[-1]]
     for url, reason in [
-        (f"/api/media/{payload}.{signature[:-1]}{'A' if signature[-1] != 'A' else 'B'}", "not issued"),
+        *((url, "not issued") for url in last_chars),
         (foreign, "not issued"),
         (f"/api/media/{expired}/a.wav", "expired"),
         (f"/api/media/{unknown}", "version"),
@@ -189,7 +200,7 @@ def test_vanished_objects_are_404(local) -> None:
 # --- buckets: redirect and proxy, every backend -------------------------------------------------------
 def test_redirect_serves_the_recorded_version_after_an_overwrite(kit, registry_root: str, tmp_path: Path) -> None:
     version, bucket = log_media(kit, registry_root, tmp_path, versioned=True)
-    server = MediaServer(registry_root, SECRET)
+    server = server_for(registry_root, SECRET)
     url = server.url_for(version, "songs/a.wav")
     with client_for(server) as client:
         if kit.name == "file":
@@ -215,7 +226,7 @@ def test_redirect_serves_the_recorded_version_after_an_overwrite(kit, registry_r
 @pytest.mark.parametrize("how", ["server", "query"])
 def test_proxy_streams_the_recorded_version(kit, registry_root: str, tmp_path: Path, how: str) -> None:
     version, bucket = log_media(kit, registry_root, tmp_path, versioned=True)
-    server = MediaServer(registry_root, SECRET, proxy=how == "server")
+    server = server_for(registry_root, SECRET, proxy=how == "server")
     url = server.url_for(version, "songs/a.wav", proxy=how == "query")
     kit.put(f"{bucket}/media/songs/a.wav", b"overwritten later")
     with client_for(server) as client:
@@ -246,7 +257,7 @@ def test_proxy_streams_the_recorded_version(kit, registry_root: str, tmp_path: P
 def test_proxy_of_a_deleted_object_is_404(kit, registry_root: str, tmp_path: Path) -> None:
     version, bucket = log_media(kit, registry_root, tmp_path, versioned=False)
     kit.delete(f"{bucket}/media/clips/c.webm")
-    server = MediaServer(registry_root, SECRET, proxy=True)
+    server = server_for(registry_root, SECRET, proxy=True)
     with client_for(server) as client:
         response = client.get(server.url_for(version, "clips/c.webm"))
     assert response.status_code == 404
@@ -272,7 +283,7 @@ def test_web_references_are_sliced_when_the_server_ignores_range(tmp_path: Path)
             artifact = shanty.Artifact("remote", type="dataset")
             artifact.add_reference(f"{base}/song.wav")
             version = run.log_artifact(artifact)
-        server = MediaServer(tmp_path / "registry", SECRET)
+        server = server_for(tmp_path / "registry", SECRET)
         with client_for(server) as client:
             redirect = client.get(server.url_for(version, "song.wav"))  # a public URL: the browser may go there
             assert (redirect.status_code, redirect.headers["location"]) == (307, f"{base}/song.wav")
@@ -306,7 +317,7 @@ def test_slow_resolution_does_not_block_the_event_loop(local) -> None:
                 gate.set()
             return super().resolve(token, **kwargs)
 
-    gated = GatedServer(server.registry, SECRET)
+    gated = GatedServer(server.registry, SECRET, prefix=MEDIA_PREFIX)
     app = Starlette(routes=media_routes(lambda: gated))
     url = server.url_for(version, "songs/a.wav")
 
@@ -349,5 +360,24 @@ def test_server_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
             assert client.get(media_url(version, "songs/a.wav")).content == SONG
         monkeypatch.delenv("SHANTY_ROOT")  # a changed environment gets its own server, never a stale one
         assert server_from_environment().registry.root == f"file://{media_route.DEMO_ROOT}"
+    finally:
+        media_route._server.cache_clear()
+
+
+def test_cell_urls_put_the_waveform_beside_the_media_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, file_kit
+) -> None:
+    version, _ = log_media(file_kit, str(tmp_path / "registry"), tmp_path)
+    monkeypatch.setenv("SHANTY_ROOT", str(tmp_path / "registry"))
+    try:
+        urls = cell_urls(version, "songs/a.wav", ["waveform"])
+        assert urls["url"] == media_url(version, "songs/a.wav") and urls["url"].startswith(f"{MEDIA_PREFIX}/")
+        assert urls["waveform"] == f"{WAVEFORM_PREFIX}/{token_of(urls['url'])}"
+        routes = [*media_routes(server_from_environment), *waveform_routes()]
+        with TestClient(Starlette(routes=routes)) as client:
+            assert client.get(urls["url"]).content == SONG
+            response = client.get(urls["waveform"])
+            assert (response.status_code, response.json()) == (200, None)  # SONG is no WAV: no waveform
+            assert client.get(f"{WAVEFORM_PREFIX}/forged.token").status_code == 403
     finally:
         media_route._server.cache_clear()

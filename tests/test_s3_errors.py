@@ -133,7 +133,7 @@ def test_denied_versioning_check_falls_back(
     kit.put(f"{bucket}/d/a.wav", b"a")
     with moto_iam_enforced(kit, actions) as credentials:
         [info] = fresh_storage(monkeypatch, **credentials).list_objects(f"{bucket}/d")
-    assert (info.relpath, info.version is not None) == ("a.wav", has_version)
+    assert (info.relpath, info.object_version is not None) == ("a.wav", has_version)
 
 
 def test_unreachable_endpoint_fails_fast_with_a_storage_error(

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import os
+import threading
 import time
 import urllib.request
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -19,20 +23,17 @@ from shanty.errors import (
     MediaGoneError,
     NotFoundError,
     RangeNotSatisfiableError,
+    StorageError,
 )
 from shanty.manifest import ManifestEntry
-from shanty.media.server import (
-    LocalFile,
-    MediaServer,
-    Proxy,
-    Redirect,
-    content_type_for,
-    default_secret_file,
-    parse_range,
-)
-from shanty.media.tokens import MediaClaim, sign_media, verify_media
+from shanty.media.content_types import content_type_for
+from shanty.media.relay import parse_range
+from shanty.media.server import LocalFile, MediaServer, Proxy, Redirect
+from shanty.media.tokens import MediaClaim, default_secret_file, sign_media, verify_media
 
 SECRET = b"k" * 32
+PREFIX, PREVIEWS = "/m", {"waveform": "/w"}  # the app's routes: the library is told them
+ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"  # base64url
 SONG = bytes(range(256)) * 8  # 2048 bytes: room for suffix and open ranges
 MEDIA = {
     "songs/a.wav": SONG,
@@ -56,9 +57,14 @@ def log_media(kit, registry_root: str, tmp_path: Path, *, versioned: bool = True
         return run.log_artifact(artifact), bucket
 
 
+def media_server(root, secret: bytes = SECRET, **options) -> MediaServer:
+    """A MediaServer minting URLs under this suite's routes."""
+    return MediaServer(root, secret, prefix=PREFIX, previews=PREVIEWS, **options)
+
+
 def token_of(url: str) -> str:
-    """The token of ``/api/media/<token>/<name>[?proxy=1]``."""
-    return url.split("?")[0].split("/")[3]
+    """The token of ``<prefix>/<token>/<name>[?proxy=1]``."""
+    return url.split("?")[0].split("/")[-2]
 
 
 def fetch(url: str, byte_range: str | None = None) -> tuple[int, bytes]:
@@ -94,13 +100,13 @@ def read_range(server: MediaServer, target: Proxy, start: int, end: int) -> byte
 def local(tmp_path: Path, file_kit) -> tuple[MediaServer, shanty.ArtifactVersion, str]:
     """A local registry with a local bucket: the quick setting for token checks."""
     version, bucket = log_media(file_kit, str(tmp_path / "registry"), tmp_path)
-    return MediaServer(tmp_path / "registry", SECRET), version, bucket
+    return media_server(tmp_path / "registry"), version, bucket
 
 
 # --- every backend -----------------------------------------------------------------------------------
 def test_reference_entries_resolve_to_their_bytes(kit, registry_root: str, tmp_path: Path) -> None:
     version, bucket = log_media(kit, registry_root, tmp_path)
-    server = MediaServer(registry_root, SECRET)
+    server = media_server(registry_root)
     for key, data in MEDIA.items():
         name = key.split("/")[-1]
         target = server.resolve(token_of(server.url_for(version, key)))
@@ -119,7 +125,7 @@ def test_reference_entries_resolve_to_their_bytes(kit, registry_root: str, tmp_p
 def test_by_value_entries_come_from_the_registry(kit, registry_root: str, tmp_path: Path) -> None:
     version, _ = log_media(kit, registry_root, tmp_path)
     (tmp_path / "page.html").unlink()  # the source file is irrelevant once logged
-    server = MediaServer(registry_root, SECRET)
+    server = media_server(registry_root)
     target = server.resolve(token_of(server.url_for(version, "notes/page.html")))
     if kit.name == "file":
         assert isinstance(target, LocalFile)
@@ -133,8 +139,8 @@ def test_by_value_entries_come_from_the_registry(kit, registry_root: str, tmp_pa
 def test_the_recorded_version_is_served_after_an_overwrite(kit, registry_root: str, tmp_path: Path) -> None:
     version, bucket = log_media(kit, registry_root, tmp_path, versioned=True)
     kit.put(f"{bucket}/media/songs/a.wav", b"a different song, same name")
-    url = MediaServer(registry_root, SECRET).url_for(version, "songs/a.wav")
-    for server in (MediaServer(registry_root, SECRET), MediaServer(registry_root, SECRET, proxy=True)):
+    url = media_server(registry_root).url_for(version, "songs/a.wav")
+    for server in (media_server(registry_root), media_server(registry_root, proxy=True)):
         if kit.name == "file":  # a file system keeps no old versions: refuse rather than serve other bytes
             with pytest.raises(MediaGoneError, match="changed"):
                 server.resolve(token_of(url))
@@ -144,7 +150,7 @@ def test_the_recorded_version_is_served_after_an_overwrite(kit, registry_root: s
 
 def test_proxy_mode_relays_ranges_of_the_recorded_version(kit, registry_root: str, tmp_path: Path) -> None:
     version, bucket = log_media(kit, registry_root, tmp_path)
-    server = MediaServer(registry_root, SECRET, proxy=True)
+    server = media_server(registry_root, proxy=True)
     target = server.resolve(token_of(server.url_for(version, "songs/a.wav")))
     if kit.name == "file":  # local files are always streamed by the app itself
         assert isinstance(target, LocalFile)
@@ -159,7 +165,7 @@ def test_proxy_mode_relays_ranges_of_the_recorded_version(kit, registry_root: st
     with pytest.raises(RangeNotSatisfiableError):
         server.open_stream(target, 10, len(SONG) + 1)
     # A redirecting server relays too when the URL asks for it.
-    plain = MediaServer(registry_root, SECRET)
+    plain = media_server(registry_root)
     assert isinstance(plain.resolve(token_of(plain.url_for(version, "songs/a.wav"))), Redirect)
     assert isinstance(plain.resolve(token_of(plain.url_for(version, "songs/a.wav")), proxy=True), Proxy)
 
@@ -167,20 +173,19 @@ def test_proxy_mode_relays_ranges_of_the_recorded_version(kit, registry_root: st
 def test_an_object_replaced_in_an_unversioned_store_is_gone(kit, registry_root: str, tmp_path: Path) -> None:
     version, bucket = log_media(kit, registry_root, tmp_path, versioned=False)
     kit.put(f"{bucket}/media/songs/a.wav", b"replaced in place")
-    server = MediaServer(registry_root, SECRET, proxy=True)
+    server = media_server(registry_root, proxy=True)
     with pytest.raises(MediaGoneError):  # S3: If-Match on the ETag; GCS: the generation is gone; file: digest
         target = server.resolve(token_of(server.url_for(version, "songs/a.wav")))
         server.open_stream(target).close()
 
 
-def test_a_store_that_cannot_presign_is_relayed_from_the_cache(
+def test_a_store_that_cannot_presign_is_relayed_by_ranges(
     kit, registry_root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SHANTY_CACHE", str(tmp_path / "cache"))
     version, _ = log_media(kit, registry_root, tmp_path)
     # GCS with user credentials (no service account) cannot sign; that login cannot run here.
     monkeypatch.setattr(kit.storage, "signed_url", lambda *args, **kwargs: None)
-    server = MediaServer(registry_root, SECRET)
+    server = media_server(registry_root)
     for key in ("songs/a.wav", "notes/page.html"):
         target = server.resolve(token_of(server.url_for(version, key)))
         if kit.name == "file":
@@ -190,6 +195,73 @@ def test_a_store_that_cannot_presign_is_relayed_from_the_cache(
         data = MEDIA.get(key, PAGE)
         assert read_range(server, target, 3, 13) == data[3:13]
         assert read_range(server, target, 0, target.size) == data
+    assert not (tmp_path / "cache").exists()  # ranges are relayed, never whole objects downloaded first
+
+
+class ScriptedHandler(BaseHTTPRequestHandler):
+    """A web server whose GET answer the test sets (``server.answer``); HEAD always describes SONG."""
+
+    def do_HEAD(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(SONG)))
+        self.send_header("ETag", '"song-etag"')
+        self.end_headers()
+
+    def do_GET(self) -> None:
+        status, headers, body = self.server.answer  # type: ignore[attr-defined]
+        self.send_response(status)
+        for name, value in {"Content-Length": str(len(body)), **headers}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def scripted_web(tmp_path: Path) -> Iterator[tuple[ThreadingHTTPServer, MediaServer, Proxy]]:
+    """A web reference logged from a scripted server, resolved for relaying."""
+    web = ThreadingHTTPServer(("127.0.0.1", 0), ScriptedHandler)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    try:
+        with shanty.init(project="web", root=tmp_path / "registry") as run:
+            artifact = shanty.Artifact("remote", type="dataset")
+            artifact.add_reference(f"http://127.0.0.1:{web.server_address[1]}/song.wav")
+            version = run.log_artifact(artifact)
+        server = media_server(tmp_path / "registry", proxy=True)
+        target = server.resolve(token_of(server.url_for(version, "song.wav")))
+        assert isinstance(target, Proxy)
+        yield web, server, target
+    finally:
+        web.shutdown()
+        web.server_close()
+
+
+def test_relayed_answers_of_a_store_map_to_bytes_gone_or_failure(scripted_web) -> None:
+    web, server, target = scripted_web
+    web.answer = (206, {"Content-Range": f"bytes 3-12/{len(SONG)}"}, SONG[3:13])
+    assert read_range(server, target, 3, 13) == SONG[3:13]
+    web.answer = (200, {}, SONG)  # Range ignored: the whole object comes, the relay cuts it
+    assert read_range(server, target, 3, 13) == SONG[3:13]
+    for status in (404, 410, 412):
+        web.answer = (status, {}, b"gone")
+        with pytest.raises(MediaGoneError):
+            server.open_stream(target, 0, 10)
+    web.answer = (206, {"Content-Range": f"bytes 0-12/{len(SONG)}"}, SONG[:13])  # starts early: cut
+    assert read_range(server, target, 3, 13) == SONG[3:13]
+    web.answer = (206, {"Content-Range": f"bytes 5-14/{len(SONG)}"}, SONG[5:15])  # starts late: refused
+    with pytest.raises(StorageError, match="another byte range"):
+        server.open_stream(target, 3, 13)
+    web.answer = (500, {}, b"down")
+    with pytest.raises(StorageError):
+        server.open_stream(target, 0, 10)
+    web.answer = (200, {}, SONG[:100])  # the object shrank: never passed off as the recorded one
+    with pytest.raises(StorageError, match="fewer bytes"), server.open_stream(target) as stream:
+        stream.read()
+    web.answer = (200, {"Content-Length": str(len(SONG))}, SONG[:100])  # the connection breaks off
+    with pytest.raises(StorageError), server.open_stream(target) as stream:
+        stream.read()
 
 
 # --- tokens (one backend suffices: the checks happen before any store is touched) ---------------------
@@ -197,7 +269,7 @@ def test_url_for_signs_the_entry_for_at_least_ttl(local) -> None:
     server, version, _ = local
     before = time.time()
     url = server.url_for(version, "songs/a.wav", ttl=600)
-    assert url.startswith("/api/media/") and url.endswith("/a.wav")
+    assert url.startswith(f"{PREFIX}/") and url.endswith("/a.wav")
     claim = verify_media(token_of(url), SECRET)
     assert (claim.project, claim.artifact, claim.version) == ("songs", "clips", 0)
     # The token is readable base64: it must name the entry by an opaque id, never by its path.
@@ -211,17 +283,28 @@ def test_url_for_signs_the_entry_for_at_least_ttl(local) -> None:
     assert server.url_for(version, "songs/a.wav", proxy=True).endswith("/a.wav?proxy=1")
 
 
+def test_cell_urls_mint_the_previews_beside_the_media_url(local) -> None:
+    server, version, _ = local
+    urls = server.cell_urls(version, "songs/a.wav", ["waveform"])
+    assert set(urls) == {"url", "waveform"}
+    assert urls["url"] == server.url_for(version, "songs/a.wav")
+    assert urls["waveform"] == f"{PREVIEWS['waveform']}/{token_of(urls['url'])}"  # one token, both routes
+    assert server.cell_urls(version, "songs/a.wav") == {"url": urls["url"]}
+    with pytest.raises(InvalidInputError, match="thumbnail"):
+        server.cell_urls(version, "songs/a.wav", ["thumbnail"])
+
+
 def test_url_for_refuses_what_it_cannot_serve(local, tmp_path: Path) -> None:
     server, version, _ = local
     with pytest.raises(NotFoundError, match="no entry"):
         server.url_for(version, "songs/missing.wav")
     with pytest.raises(InvalidInputError):
         server.url_for(version, "songs/a.wav", ttl=0)
-    other = MediaServer(tmp_path / "elsewhere", SECRET)
+    other = media_server(tmp_path / "elsewhere")
     with pytest.raises(InvalidInputError, match="belongs to"):
         other.url_for(version, "songs/a.wav")
     with pytest.raises(InvalidInputError, match="secret"):
-        MediaServer(tmp_path / "registry", b"short")
+        media_server(tmp_path / "registry", b"short")
     assert "k" * 8 not in repr(server) and "6b6b" not in repr(server)
 
 
@@ -232,7 +315,7 @@ def test_file_names_in_urls_are_quoted(tmp_path: Path, file_kit) -> None:
         artifact = shanty.Artifact("odd", type="dataset")
         artifact.add_reference(bucket)
         version = run.log_artifact(artifact)
-    url = MediaServer(tmp_path / "registry", SECRET).url_for(version, "chant de baleine #1?.wav")
+    url = media_server(tmp_path / "registry").url_for(version, "chant de baleine #1?.wav")
     assert url.endswith("/chant%20de%20baleine%20%231%3F.wav")
 
 
@@ -247,12 +330,24 @@ def test_forged_expired_and_foreign_tokens_are_refused(local) -> None:
     server, version, _ = local
     good = token_of(server.url_for(version, "songs/a.wav"))
     payload, signature = good.split(".")
-    other = token_of(MediaServer(server.registry, b"o" * 32).url_for(version, "songs/a.wav"))
+    other = token_of(media_server(server.registry, b"o" * 32).url_for(version, "songs/a.wav"))
     forged = base64.urlsafe_b64encode(json.dumps(["songs", "clips", 0, "pics/b.png", 2**40]).encode()).decode()
-    flipped = signature[:-1] + ("A" if signature[-1] != "A" else "B")
-    for token in (f"{payload}.{flipped}", other, f"{forged.rstrip('=')}.{signature}", "", "a.b.c", "e30.AAAA"):
+    for token in (other, f"{forged.rstrip('=')}.{signature}", "", "a.b.c", "e30.AAAA"):
         with pytest.raises(InvalidTokenError):
             server.resolve(token)
+    # Every single-character change of the signature is refused, whichever bits it touches.
+    for index, char in itertools.product(range(len(signature)), ALPHABET):
+        if char != signature[index]:
+            with pytest.raises(InvalidTokenError, match="not issued"):
+                server.resolve(f"{payload}.{signature[:index]}{char}{signature[index + 1 :]}")
+    # The last character carries 4 unused bits: this spelling decodes to the very same signature bytes.
+    same_bytes = signature[:-1] + ALPHABET[ALPHABET.index(signature[-1]) ^ 1]
+    assert base64.urlsafe_b64decode(same_bytes + "==") == base64.urlsafe_b64decode(signature + "==")
+    with pytest.raises(InvalidTokenError, match="not issued"):
+        server.resolve(f"{payload}.{same_bytes}")
+    for payload_spelling in (payload + "=", payload + "!", payload + "\n"):  # same bytes, other strings
+        with pytest.raises(InvalidTokenError, match="malformed"):
+            server.resolve(f"{payload_spelling}.{signature}")
     with pytest.raises(InvalidTokenError, match="expired"):
         server.resolve(claim_token(version, expires=int(time.time()) - 1))
     with pytest.raises(InvalidTokenError, match="expired"):
@@ -305,7 +400,7 @@ def test_local_files_changed_or_deleted_after_logging_are_gone(local, tmp_path: 
     os.utime(path, ns=(time.time_ns(), path.stat().st_mtime_ns + 10**9))
     with pytest.raises(MediaGoneError):
         server.resolve(token)
-    assert isinstance(MediaServer(server.registry, SECRET, verify_local=False).resolve(token), LocalFile)
+    assert isinstance(media_server(server.registry, verify_local=False).resolve(token), LocalFile)
 
 
 def test_a_missing_by_value_object_is_gone(local) -> None:

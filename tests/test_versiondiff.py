@@ -25,7 +25,7 @@ from shanty.diff.manifest_files import ChangePage, ManifestDiff, diff_manifest_f
 from shanty.diff.manifests import Change, ChangeKind, Diff, diff_manifests
 from shanty.errors import ConflictError, InvalidInputError, MalformedError, NotFoundError
 from shanty.manifest import MANIFEST_SCHEMA, Manifest
-from shanty.query.run import connection
+from shanty.query.database import connection
 
 A, R, M, N, U = ChangeKind.ADDED, ChangeKind.REMOVED, ChangeKind.MODIFIED, ChangeKind.RENAMED, ChangeKind.UNCHANGED
 Row = tuple[Any, ...]  # (path, digest, size[, ref, version, extra])

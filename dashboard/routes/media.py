@@ -5,11 +5,12 @@
     from dashboard.routes.media import media_routes, server_from_environment
     app = st.App(__file__, routes=media_routes(server_from_environment))
 
-and pages make cell URLs with :func:`media_url`. The route only ever sees a
-token; :meth:`shanty.serve.MediaServer.resolve` turns it into a local file
-(streamed here with Range support), a redirect to a fresh presigned URL, or a
-relayed stream. Token problems answer 403, a vanished object 404, an
-unreachable store 502, always with a short plain-text body.
+and pages make cell URLs with :func:`media_url` (one file) or :func:`cell_urls`
+(a cell's media URL and its previews' URLs, under one token). The route only
+ever sees a token; :meth:`shanty.media.server.MediaServer.resolve` turns it
+into a local file (streamed here with Range support), a redirect to a fresh
+presigned URL, or a relayed stream. Token problems answer 403, a vanished
+object 404, an unreachable store 502, always with a short plain-text body.
 
 Configuration (read once, at the first request or URL):
 ``$SHANTY_ROOT`` (else the bundled demo registry), ``$SHANTY_SECRET_FILE``
@@ -21,7 +22,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterable
 from urllib.parse import quote, urlsplit
 
 import anyio
@@ -33,24 +35,26 @@ from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from dashboard.routes import MEDIA_PREFIX, PREVIEW_PREFIXES
 from dashboard.workspace import DEMO_ROOT, configured_root
 from shanty.artifact import ArtifactVersion
 from shanty.errors import InvalidTokenError, NotFoundError, RangeNotSatisfiableError, ShantyError, StorageError
-from shanty.media.server import (
-    DEFAULT_TTL,
-    MEDIA_PREFIX,
-    ByteStream,
-    LocalFile,
-    MediaServer,
-    Proxy,
-    Redirect,
-    parse_range,
-)
+from shanty.media.relay import ByteStream, parse_range
+from shanty.media.server import DEFAULT_TTL, LocalFile, MediaServer, Proxy, Redirect
 from shanty.media.tokens import load_or_create_secret
 from shanty.records import VersionInfo
+from shanty.registry import Registry
 from shanty.settings import settings
 
-__all__ = ["SECURITY_HEADERS", "MediaEndpoint", "media_routes", "media_url", "server_from_environment"]
+__all__ = [
+    "SECURITY_HEADERS",
+    "MediaEndpoint",
+    "cell_urls",
+    "media_routes",
+    "media_url",
+    "server_for",
+    "server_from_environment",
+]
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +76,15 @@ def server_from_environment() -> MediaServer:
     return _server(root, str(chosen.secret_file), chosen.media_proxy)
 
 
+def server_for(root: str | os.PathLike[str] | Registry, secret: bytes, *, proxy: bool = False) -> MediaServer:
+    """A MediaServer for ``root`` that mints URLs under this app's media and preview routes."""
+    return MediaServer(root, secret, prefix=MEDIA_PREFIX, previews=PREVIEW_PREFIXES, proxy=proxy)
+
+
 @functools.cache
 def _server(root: str, secret_file: str, proxy: bool) -> MediaServer:
     # Keyed by the settings, so a process whose environment changes (tests) never serves a stale registry.
-    return MediaServer(root, load_or_create_secret(secret_file), proxy=proxy)
+    return server_for(root, load_or_create_secret(secret_file), proxy=proxy)
 
 
 def media_url(
@@ -102,6 +111,18 @@ def media_url(
         return path
     parts = urlsplit(page)
     return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def cell_urls(
+    version: VersionInfo | ArtifactVersion,
+    entry_path: str,
+    previews: Iterable[str] = (),
+    *,
+    server: MediaServer | None = None,
+) -> dict[str, str]:
+    """A media cell's URL paths, under one token: ``{"url": ..., <preview>: ...}`` for each of ``previews``
+    (see :meth:`MediaServer.cell_urls`); paths only, for the media table's HTML ``src`` attributes."""
+    return (server or server_from_environment()).cell_urls(version, entry_path, previews)
 
 
 def media_routes(get_server: Callable[[], MediaServer], prefix: str = MEDIA_PREFIX) -> list[Route]:

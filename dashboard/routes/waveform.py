@@ -15,22 +15,16 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from dashboard.routes import WAVEFORM_PREFIX
 from dashboard.routes.media import server_from_environment
 from shanty.errors import InvalidTokenError, NotFoundError, ShantyError
 from shanty.media.server import LocalFile, MediaServer, Proxy
 from shanty.media.waveform import waveform_peaks
 
-WAVEFORM_PREFIX = "/api/waveform"
 BUCKETS = 220  # about one bar per pixel of the table's waveform canvas
 MAX_BYTES = 200 * 1024 * 1024  # longer files get no waveform rather than a stalled server
 
-__all__ = ["WAVEFORM_PREFIX", "waveform_routes", "waveform_url"]
-
-
-def waveform_url(media_path: str) -> str:
-    """The waveform URL of a cell whose media URL path is ``/api/media/<token>/<name>``."""
-    token = media_path.split("/api/media/", 1)[1].split("/", 1)[0]
-    return f"{WAVEFORM_PREFIX}/{token}"
+__all__ = ["waveform_routes"]
 
 
 def _read(server: MediaServer, token: str) -> bytes:
@@ -40,11 +34,8 @@ def _read(server: MediaServer, token: str) -> bytes:
         raise NotFoundError("This file is too long for a waveform.")
     if isinstance(target, LocalFile):
         return target.path.read_bytes()
-    stream = server.open_stream(target)
-    try:
-        return b"".join(stream)
-    finally:
-        stream.close()
+    with server.open_stream(target) as stream:
+        return stream.read()
 
 
 @functools.lru_cache(maxsize=2048)
@@ -71,4 +62,5 @@ async def _endpoint(request: Request) -> Response:
 
 
 def waveform_routes() -> list[Route]:
+    """The route ``GET <WAVEFORM_PREFIX>/<token>``; its URLs come from ``MediaServer.cell_urls(..., ["waveform"])``."""
     return [Route(WAVEFORM_PREFIX + "/{token}", _endpoint, methods=["GET"], name="shanty-waveform")]

@@ -3,10 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard.widgets.deeplink import choose, publish, seed
+from dashboard.widgets.deeplink import publish, seed
+from dashboard.widgets.pickers import pick_artifact, pick_project, pick_version
 from dashboard.workspace import configured_root, load_demo_into, workspace_api
-from shanty import Filter, Query, ShantyError, Sort, run_query
-from shanty.diff.formatting import human_size
+from shanty import Filter, Query, ShantyError, Sort, human_size, run_query
 
 FILES_PAGE_SIZE = 100
 
@@ -14,8 +14,8 @@ api = workspace_api()
 st.title("Artifacts")
 st.caption(f"Registry: `{api.root}`")
 
-projects = api.projects()
-if not projects:
+project = pick_project(api)
+if project is None:
     st.info(
         "This registry is empty. Log something with `shanty ref add URI --project P --name N --type T`, or load the demo."
     )
@@ -24,7 +24,6 @@ if not projects:
         st.rerun()
     st.stop()
 
-project = choose("Project", projects, key="project")
 artifacts = api.artifacts(project)
 st.dataframe(
     pd.DataFrame(
@@ -46,7 +45,7 @@ st.dataframe(
 if not artifacts:
     st.stop()
 
-name = choose("Artifact", [a.name for a in artifacts], key="artifact")
+name = pick_artifact([a.name for a in artifacts])
 versions = api.versions(f"{project}/{name}")
 st.dataframe(
     pd.DataFrame(
@@ -68,9 +67,8 @@ st.dataframe(
     width="stretch",
 )
 
-labels = [v.version for v in reversed(versions)]
-chosen = choose("Version", labels, key="version")
-version = next(v for v in versions if v.version == chosen)
+version = pick_version(versions)
+chosen = version.version
 
 with st.form(f"edit-{project}-{name}-{chosen}"):
     st.subheader(f"{version.qualified_name}")

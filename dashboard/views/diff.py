@@ -4,17 +4,14 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.routes.media import media_url
-from dashboard.widgets.deeplink import choose, publish, seed
+from dashboard.widgets.deeplink import publish, seed
 from dashboard.widgets.media_table import media_table
+from dashboard.widgets.pickers import pick_artifact, pick_project, pick_version
 from dashboard.workspace import workspace_api
-from shanty import ChangeKind
-from shanty.diff.formatting import human_size
-from shanty.diff.manifest_files import diff_manifest_files
-from shanty.media.server import content_type_for
+from shanty import ChangeKind, cell_kind_of, diff_manifest_files, human_size
 
 PAGE_SIZE = 100
 KINDS = [k.value for k in ChangeKind]
-_MEDIA = {"audio": "audio", "image": "image", "video": "video"}
 
 api = workspace_api()
 st.title("Diff")
@@ -25,29 +22,26 @@ def _diff(old_file: str, new_file: str):
     return diff_manifest_files(old_file, new_file)
 
 
-projects = api.projects()
-if not projects:
-    st.info("This registry is empty.")
-    st.stop()
 top = st.columns([2, 3, 1, 1])
 with top[0]:
-    project = choose("Project", projects, key="project")
+    project = pick_project(api)
+if project is None:
+    st.info("This registry is empty.")
+    st.stop()
 artifacts = [a.name for a in api.artifacts(project)]
 if not artifacts:
     st.info(f"{project} has no artifacts yet.")
     st.stop()
 with top[1]:
-    name = choose("Artifact", artifacts, key="artifact")
+    name = pick_artifact(artifacts)
 versions = api.versions(f"{project}/{name}")
-labels = [v.version for v in versions]
-seed("old", labels[-2] if len(labels) > 1 else labels[0])  # default: previous vs latest
-seed("new", labels[-1])
+seed("old", versions[-2].version if len(versions) > 1 else versions[0].version)  # default: previous vs latest
+seed("new", versions[-1].version)
 with top[2]:
-    old_label = choose("Old", labels, key="old")
+    old = pick_version(versions, key="old", label="Old", newest_first=False)
 with top[3]:
-    new_label = choose("New", labels, key="new")
-old = next(v for v in versions if v.version == old_label)
-new = next(v for v in versions if v.version == new_label)
+    new = pick_version(versions, key="new", label="New", newest_first=False)
+old_label, new_label = old.version, new.version
 
 diff = _diff(str(old.manifest_file()), str(new.manifest_file()))
 summary = diff.summary
@@ -117,12 +111,12 @@ st.dataframe(
 )
 
 # A/B: each side is fetched at the object version its own manifest recorded.
-playable = [c for c in changes.changes if content_type_for(c.new or c.old).split("/")[0] in _MEDIA]
+playable = [c for c in changes.changes if cell_kind_of(c.new or c.old)]
 if playable:
     st.subheader("Listen / look: A/B")
     chosen = st.selectbox("File", [c.path for c in playable], key="ab")
     change = next(c for c in playable if c.path == chosen)
-    kind = _MEDIA[content_type_for(change.new or change.old).split("/")[0]]
+    kind = cell_kind_of(change.new or change.old)
 
     def cell(version, entry):
         return (

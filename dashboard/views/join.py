@@ -1,43 +1,17 @@
 """Join: two tables side by side on key columns, both media cells playable in one row."""
 
-import re
-
 import streamlit as st
 
 import shanty
 from dashboard.widgets.deeplink import seed
-from dashboard.widgets.pickers import artifacts_with_tables, pick_two_tables
+from dashboard.widgets.pickers import forget_registry_scans, pick_two_tables, saved_joins
 from dashboard.widgets.query_view import controls, keep, load_query, page_of_rows, run_or_explain
 from dashboard.workspace import workspace_api
-from shanty import Join, JoinedTable, Query, ShantyError
-from shanty.query.spec import TableSchema
-from shanty.tables.packing import JOINED_SUFFIX, TABLE_SUFFIX
+from shanty import Join, JoinedTable, Query, ShantyError, join_prefix, relation_schema
 
 api = workspace_api()
 st.title("Join")
 st.caption("Pick two tables (any artifacts, any versions) and the key columns they share.")
-
-
-def side_name(table: str, other: str | None = None) -> str:
-    """A short column prefix from a table name: ``synth_song_samples`` -> ``synth``."""
-    name = re.sub(r"[^A-Za-z0-9_]", "_", table).split("_")[0] or "t"
-    return name + "2" if name == other else name
-
-
-@st.cache_data(ttl=10, show_spinner=False)
-def saved_joins(root: str) -> list[str]:
-    """``project/artifact:version/name`` of every joined table in the registry's latest versions."""
-    found = []
-    client = shanty.Api(root)
-    for project in client.projects():
-        for info in client.artifacts(project):
-            version = client.artifact(f"{project}/{info.name}:latest")
-            found += [
-                f"{version.qualified_name}/{p.removesuffix(JOINED_SUFFIX)}"
-                for p in version.manifest.entries
-                if p.endswith(JOINED_SUFFIX)
-            ]
-    return found
 
 
 saved = saved_joins(api.root)
@@ -47,13 +21,13 @@ if saved:
     if opened and st.session_state.get("saved_opened") != opened:
         # Point the pickers at the saved join's two tables and keys, then show it like any other join.
         ref, _, name = opened.rpartition("/")
-        joined = api.artifact(ref).get(name)
-        for side, table in (("l_", joined.table1), ("r_", joined.table2)):
-            version, entry = table.source
+        saved_join = api.artifact(ref).get(name)
+        for side, table in (("l_", saved_join.table1), ("r_", saved_join.table2)):
+            version, table_name = table.logged_as
             st.session_state[f"{side}artifact"] = f"{version.project}/{version.source_name}"
             st.session_state[f"{side}version"] = version.version
-            st.session_state[f"{side}table"] = entry.removesuffix(TABLE_SUFFIX)
-        st.session_state["on"] = list(joined.join_key)
+            st.session_state[f"{side}table"] = table_name
+        st.session_state["on"] = list(saved_join.join_key)
         st.session_state["saved_opened"] = opened
 
 (lv, lt, lpath, lschema), (rv, rt, rpath, rschema), shared = pick_two_tables(api, (("l_", "Left"), ("r_", "Right")))
@@ -61,7 +35,8 @@ if not shared:
     st.warning(f"{lt} and {rt} share no column to join on; pick other tables.")
     st.stop()
 
-lname, rname = side_name(lt), side_name(rt, side_name(lt))
+lname = join_prefix(lt)
+rname = join_prefix(rt, lname)
 seed("on", [shared[0]], lambda raw: [k for k in raw.split(",") if k in shared])
 seed("how", "inner")
 on = st.multiselect("Join on", shared, key="on")
@@ -71,20 +46,17 @@ if not on:
     st.stop()
 
 view = f"{lv.qualified_name}/{lt}|{rv.qualified_name}/{rt}|{','.join(on)}|{how}"
+join = Join(rname, tuple(on), how)
+try:  # the joined columns, named as the engine names them
+    joined = relation_schema(Query(join=join), {lname: lschema, rname: rschema})
+except ShantyError as exc:
+    st.error(str(exc))
+    st.stop()
 base = load_query(view)
-if base.join != Join(rname, tuple(on), how):
-    # A new join starts with the columns worth comparing: keys, every media cell, the right side's values.
-    right_values = [f"{rname}.{c}" for c in rschema.columns if c not in on]
-    left_media = [f"{lname}.{c}" for c in lschema.media]
-    base = Query(join=Join(rname, tuple(on), how), columns=(*on, *left_media, *right_values))
-# Columns of the joined result, named as the engine names them: keys bare, the rest by side.
-joined = TableSchema(
-    {
-        **{k: lschema.columns[k] for k in on},
-        **{f"{n}.{c}": t for n, s in ((lname, lschema), (rname, rschema)) for c, t in s.columns.items() if c not in on},
-    },
-    {f"{n}.{c}": kind for n, s in ((lname, lschema), (rname, rschema)) for c, kind in s.media.items()},
-)
+if base.join != join:
+    # A new join starts with the columns worth comparing: keys, the left side's media, every right-side column.
+    columns = tuple(c for c in joined.columns if c in on or c in joined.media or joined.sources[c] == rname)
+    base = Query(join=join, columns=columns)
 query = controls(base, joined, view)
 result = run_or_explain(query, {lname: lpath, rname: rpath})
 query = page_of_rows(query, result, {lname: lv, rname: rv})
@@ -109,8 +81,7 @@ with st.expander("Save this join as a joined table (like W&B's joined-table)"), 
                 artifact = shanty.Artifact(name, type="analysis", description=f"{lt} ⋈ {rt} on {', '.join(on)} ({how})")
                 artifact.add(JoinedTable(lv.get(lt), rv.get(rt), on), table)
                 logged = run.log_artifact(artifact)
-            artifacts_with_tables.clear()  # the new artifact must show in the pickers at once
-            saved_joins.clear()
+            forget_registry_scans()  # the new artifact must show in the pickers at once
             st.success(f"Logged {logged.qualified_name}; open it again from 'Open a saved join'.")
         except ShantyError as exc:
             st.error(str(exc))

@@ -9,8 +9,7 @@ import streamlit as st
 from dashboard.widgets.pickers import pick_table
 from dashboard.widgets.query_view import controls, keep, load_query, page_of_rows, run_or_explain
 from dashboard.workspace import workspace_api
-from shanty import column_summaries, read_schema
-from shanty.query.export import export_query
+from shanty import EXPORT_FORMATS, column_summaries, export_query, read_schema
 
 api = workspace_api()
 st.title("Table")
@@ -52,7 +51,7 @@ with st.expander("Column summaries"):
             st.dataframe(pd.DataFrame(summary.top_values, columns=["value", "count"]), hide_index=True, height=160)
 
 with st.expander("Export the filtered rows"):
-    export_format = st.radio("Format", ["csv", "parquet"], horizontal=True)
+    export_format = st.radio("Format", EXPORT_FORMATS, horizontal=True)
     if st.button("Prepare the export"):
         target = Path(tempfile.mkdtemp(prefix="shanty-export-")) / f"{table_name}.{export_format}"
         with st.spinner("Exporting..."):

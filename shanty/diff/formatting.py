@@ -30,6 +30,7 @@ def human_size(size: int, signed: bool = False) -> str:
 
 
 def entry_to_json(entry: ManifestEntry | None) -> dict[str, Any] | None:
+    """A manifest entry as a JSON-ready dict (None stays None)."""
     if entry is None:
         return None
     return {

@@ -13,7 +13,9 @@ from the files, by row number, and parsed into
 
 The last few diffs are kept (``_CACHED_DIFFS``); DuckDB spills their tables to
 its temp directory beyond its memory limit, so memory stays bounded. A diff
-whose table was evicted is rebuilt on its next page.
+whose table was evicted is rebuilt on its next page. The database, file
+stamps, row numbering, paging and counting are the query family's
+(:mod:`shanty.query.database`, :mod:`shanty.query.paging`).
 
 Deliberate differences from ``diff_manifests``: an entry's ``extra`` JSON is
 parsed only when its page is read (a damaged one raises then, not up front),
@@ -27,19 +29,18 @@ import itertools
 import json
 import os
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Any
 
 import duckdb
 
 from ..errors import ConflictError, InvalidInputError, MalformedError, NotFoundError
 from ..manifest import ManifestEntry
-from ..query.run import connection, first_line, table_stamp
-from ..query.spec import MAX_PAGE_SIZE
-from ..query.sql import INTEGER_TYPES, Params
+from ..query.database import LRU, Stamp, connection, fetch_page, first_line, numbered_rows, read_schema, table_stamp
+from ..query.kinds import INTEGER_TYPES
+from ..query.paging import check_page, page_count, page_offset
+from ..query.sql import Params
 from .manifests import Change, ChangeKind, DiffSummary, KindTotals
 
 __all__ = ["ChangePage", "ManifestDiff", "clear_caches", "diff_manifest_files"]
@@ -53,8 +54,6 @@ _TEXT = "VARCHAR"
 _OPTIONAL = ("ref", "version", "extra")
 # Errors DuckDB raises for a file it cannot parse (out-of-memory and interrupts are not among them).
 _READ_ERRORS = (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException)
-
-_Stamp = tuple[str, int, int]  # see engine.table_stamp
 
 
 @dataclass(frozen=True)
@@ -84,7 +83,7 @@ class ManifestDiff:
     old_path: str
     new_path: str
     summary: DiffSummary
-    _stamps: tuple[_Stamp, _Stamp] = field(repr=False)
+    _stamps: tuple[Stamp, Stamp] = field(repr=False)
 
     def count(self, kind: ChangeKind | str) -> int:
         """How many changes are of ``kind``."""
@@ -100,25 +99,24 @@ class ManifestDiff:
         """Page ``page`` (1-based) of the changes of ``kinds`` (all kinds when None, none when empty).
 
         ``path_contains`` keeps changes whose path (or, for a rename, old or
-        new path) contains it, ignoring case; an empty one keeps all. Raises InvalidInputError for an
-        unknown kind or a bad page, ConflictError when a file changed since the
-        diff was computed, MalformedError for an entry whose metadata is damaged.
+        new path) contains it, ignoring case; an empty one keeps all. Raises
+        InvalidInputError for an unknown kind, QueryError (an InvalidInputError)
+        for a bad page (see :func:`~shanty.query.paging.check_page`),
+        ConflictError when a file changed since the diff was computed,
+        MalformedError for an entry whose metadata is damaged.
         """
         if isinstance(kinds, str):  # one kind (a ChangeKind is a str too): not an iterable of letters
             kinds = [kinds]
         codes = sorted({_CODE[_kind(k)] for k in (_KINDS if kinds is None else kinds)})
         if path_contains is not None and not isinstance(path_contains, str):
             raise InvalidInputError(f"path_contains must be text, not {type(path_contains).__name__}.")
-        if isinstance(page, bool) or not isinstance(page, int) or page < 1:
-            raise InvalidInputError(f"The page number must be 1 or more, not {page!r}.")
-        if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise InvalidInputError(f"The page size must be from 1 to {MAX_PAGE_SIZE}, not {page_size!r}.")
+        check_page(page, page_size)
         # Entries are read back by row number, so a rewritten file would give wrong entries: refuse it.
         for given, stamp in zip((self.old_path, self.new_path), self._stamps, strict=True):
             if _stamp(given) != stamp:
                 raise ConflictError(f"The manifest file {given!r} changed after it was diffed; diff it again.")
         needle = path_contains or None
-        offset = (page - 1) * page_size
+        offset = page_offset(page, page_size)
         # Without a search the total is known from the summary: no count query.
         known = None if needle else sum(self.summary.kind(_KINDS[c]).count for c in codes)
         if not codes or (known is not None and offset >= known):
@@ -127,7 +125,7 @@ class ManifestDiff:
             changes, total = _page(
                 self._stamps, (self.old_path, self.new_path), codes, needle, page_size, offset, known
             )
-        return ChangePage(changes, total, page, page_size, -(-total // page_size))
+        return ChangePage(changes, total, page, page_size, page_count(total, page_size))
 
 
 def diff_manifest_files(old_path: str | os.PathLike[str], new_path: str | os.PathLike[str]) -> ManifestDiff:
@@ -156,7 +154,7 @@ def _kind(kind: ChangeKind | str) -> ChangeKind:
         ) from None
 
 
-def _stamp(path: str) -> _Stamp:
+def _stamp(path: str) -> Stamp:
     try:
         return table_stamp(path)
     except NotFoundError:
@@ -173,17 +171,15 @@ class _Side:
 
     path: str
     where: str
-    optional: frozenset[str]
-    row_column: bool  # the file has its own "file_row_number" column, which shadows DuckDB's
+    optional: frozenset[str]  # which of the optional columns (_OPTIONAL) the file has
+    columns: frozenset[str]  # every column name, for numbered_rows
     repeats: bool = False
 
 
-def _inspect(cursor: duckdb.DuckDBPyConnection, path: str, where: str) -> _Side:
+def _inspect(path: str, where: str) -> _Side:
     try:
-        columns = {
-            row[0]: row[1] for row in cursor.execute("DESCRIBE SELECT * FROM read_parquet($1)", [path]).fetchall()
-        }
-    except duckdb.Error:
+        columns = read_schema(path).columns
+    except MalformedError:
         raise _unreadable(where) from None
     missing = sorted({"path", "digest", "size"} - set(columns))
     if missing:
@@ -195,15 +191,12 @@ def _inspect(cursor: duckdb.DuckDBPyConnection, path: str, where: str) -> _Side:
             raise MalformedError(
                 f"The {column!r} column of the manifest {where!r} holds {columns[column]}; it was not written by shanty."
             )
-    return _Side(path, where, frozenset(c for c in _OPTIONAL if c in columns), "file_row_number" in columns)
+    return _Side(path, where, frozenset(c for c in _OPTIONAL if c in columns), frozenset(columns))
 
 
 def _rows_of(side: _Side, columns: str, path_param: str) -> str:
     """The file's ``columns`` plus ``__row``, its row number (0-based, in file order)."""
-    if side.row_column:
-        # Same fallback as tablediff: a plain scan keeps file order, so the numbering is stable across queries.
-        return f"(SELECT {columns}, row_number() OVER () - 1 AS __row FROM read_parquet({path_param}))"
-    return f"(SELECT {columns}, file_row_number AS __row FROM read_parquet({path_param}, file_row_number = true))"
+    return numbered_rows(path_param, "__row", side.columns, columns)
 
 
 # --- building the classified diff ----------------------------------------------------
@@ -263,7 +256,7 @@ def _check(cursor: duckdb.DuckDBPyConnection, side: _Side) -> _Side:
         raise _unreadable(side.where) from None
     if paths < rows or sizes < rows:
         raise MalformedError(f"The manifest {side.where!r} has entries without a path or a size; it is damaged.")
-    return _Side(side.path, side.where, side.optional, side.row_column, repeats=distinct < rows)
+    return _Side(side.path, side.where, side.optional, side.columns, repeats=distinct < rows)
 
 
 @dataclass(frozen=True)
@@ -276,9 +269,9 @@ class _Built:
     new: _Side
 
 
-def _build(table: str, stamps: tuple[_Stamp, _Stamp], wheres: tuple[str, str]) -> _Built:
+def _build(table: str, stamps: tuple[Stamp, Stamp], wheres: tuple[str, str]) -> _Built:
     with connection() as cursor:
-        old, new = (_check(cursor, _inspect(cursor, s[0], w)) for s, w in zip(stamps, wheres, strict=True))
+        old, new = (_check(cursor, _inspect(s[0], w)) for s, w in zip(stamps, wheres, strict=True))
         cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {_SCHEMA}")
         try:
             cursor.execute(_build_sql(table, old, new), [old.path, new.path])
@@ -310,30 +303,22 @@ class _DiffTables:
     Keyed by both files' stamps (so a rewritten file is never served stale)
     and the process id (a forked child has its own, empty, database). Plain
     tables, not TEMP ones: those would be private to the cursor that made them.
+    An evicted diff's table is dropped.
     """
 
     def __init__(self, size: int) -> None:
-        self._items: OrderedDict[Any, _Built] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
+        self._built = LRU(size)
         # One build at a time: each holds hash tables over both files, and two at once would spill.
         self._build_lock = threading.Lock()
         self._names = itertools.count()
 
-    def _get(self, key: Any) -> _Built | None:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-            return None
-
-    def get_or_build(self, stamps: tuple[_Stamp, _Stamp], wheres: tuple[str, str]) -> _Built:
+    def get_or_build(self, stamps: tuple[Stamp, Stamp], wheres: tuple[str, str]) -> _Built:
         key = (stamps, os.getpid())
-        found = self._get(key)
+        found = self._built.get(key)
         if found is not None:
             return found
         with self._build_lock:
-            found = self._get(key)  # another thread may have built it while this one waited
+            found = self._built.get(key)  # another thread may have built it while this one waited
             if found is not None:
                 return found
             table = f"{_SCHEMA}.diff_{os.getpid()}_{next(self._names)}"
@@ -342,36 +327,25 @@ class _DiffTables:
             except BaseException:
                 _drop(table)
                 raise
-            with self._lock:
-                self._items[key] = built
-                evicted = [self._items.popitem(last=False)[1].table for _ in range(len(self._items) - self._size)]
-        for name in evicted:
-            _drop(name)
+            evicted = self._built.put(key, built)
+        for old in evicted:
+            _drop(old.table)
         return built
 
-    def forget(self, stamps: tuple[_Stamp, _Stamp]) -> None:
-        with self._lock:
-            self._items.pop((stamps, os.getpid()), None)
+    def forget(self, stamps: tuple[Stamp, Stamp]) -> None:
+        self._built.pop((stamps, os.getpid()))
 
     def clear(self) -> None:
-        with self._lock:
-            tables = [built.table for built in self._items.values()]
-            self._items.clear()
-        for table in tables:
-            _drop(table)
+        for built in self._built.clear():
+            _drop(built.table)
 
 
 _DIFFS = _DiffTables(_CACHED_DIFFS)
-# Totals of searches, so paging through a search counts once; keyed by table name, which is never reused.
-_COUNTS: OrderedDict[tuple[str, tuple[int, ...], str], int] = OrderedDict()
-_COUNTS_LOCK = threading.Lock()
 
 
 def clear_caches() -> None:
     """Drop every cached diff table (they are keyed by file stamps, so this is only to free memory)."""
     _DIFFS.clear()
-    with _COUNTS_LOCK:
-        _COUNTS.clear()
 
 
 def _drop(table: str) -> None:
@@ -385,7 +359,7 @@ _Row = tuple[int, int | None, int | None]  # kind code, old row number, new row 
 
 
 def _page(
-    stamps: tuple[_Stamp, _Stamp],
+    stamps: tuple[Stamp, Stamp],
     wheres: tuple[str, str],
     codes: list[int],
     needle: str | None,
@@ -426,29 +400,16 @@ def _query_page(
         lowered = f"lower({params.bind(needle)})"
         conditions.append(f"(contains(lower(path), {lowered}) OR contains(lower(moved_from), {lowered}))")
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-    count_params = list(params.values)
+    count = (f"SELECT count(*) FROM {table} {where}", list(params.values))
     # Paths are unique in the table (a removed path is in no new manifest, an added one in no old one).
     sql = (
         f"SELECT kind, old_row, new_row FROM {table} {where} "
         f"ORDER BY path LIMIT {params.bind(limit)} OFFSET {params.bind(offset)}"
     )
-    count_key = (table, tuple(codes), needle or "")
     with connection() as cursor:
-        rows: list[_Row] = [(int(k), o, n) for k, o, n in cursor.execute(sql, params.values).fetchall()]
-        total = known
-        if total is None:
-            with _COUNTS_LOCK:
-                total = _COUNTS.get(count_key)
-        if total is None:
-            if 0 < len(rows) < limit or (not rows and not offset):
-                total = offset + len(rows)  # a short page is the last one: no need to count
-            else:
-                total = int(cursor.execute(f"SELECT count(*) FROM {table} {where}", count_params).fetchone()[0])
-            with _COUNTS_LOCK:
-                _COUNTS[count_key] = total
-                while len(_COUNTS) > 256:
-                    _COUNTS.popitem(last=False)
-    return rows, total
+        # Totals are cached by statement: the table's name is never reused, so it stands for the files' version.
+        rows, total = fetch_page(cursor, (sql, params.values), count, offset=offset, limit=limit, known=known)
+    return [(int(k), o, n) for k, o, n in rows], total
 
 
 def _read_entries(cursor: duckdb.DuckDBPyConnection, side: _Side, numbers: list[int]) -> dict[int, ManifestEntry]:

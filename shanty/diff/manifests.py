@@ -15,10 +15,12 @@ from typing import Any
 
 from ..manifest import Manifest, ManifestEntry
 
-__all__ = ["Change", "ChangeKind", "Diff", "DiffSummary", "diff_manifests"]
+__all__ = ["Change", "ChangeKind", "Diff", "DiffSummary", "KindTotals", "diff_manifests"]
 
 
 class ChangeKind(StrEnum):
+    """What happened to a path between two manifests."""
+
     ADDED = "added"
     REMOVED = "removed"
     MODIFIED = "modified"
@@ -36,21 +38,26 @@ class Change:
 
     @property
     def path(self) -> str:
+        """The path now (a removed entry's old path; a renamed one's new path)."""
         return (self.new or self.old).path  # type: ignore[union-attr]
 
     @property
     def size_delta(self) -> int:
+        """New size minus old size, an absent side counting 0."""
         return (self.new.size if self.new else 0) - (self.old.size if self.old else 0)
 
 
 @dataclass(frozen=True)
 class KindTotals:
+    """How many changes of one kind, and their bytes on each side."""
+
     count: int = 0
     old_bytes: int = 0
     new_bytes: int = 0
 
     @property
     def delta(self) -> int:
+        """New bytes minus old bytes."""
         return self.new_bytes - self.old_bytes
 
 
@@ -69,13 +76,16 @@ class DiffSummary:
     new_bytes: int
 
     def kind(self, kind: ChangeKind) -> KindTotals:
+        """The totals of ``kind``."""
         return getattr(self, kind.value)
 
     @property
     def changed(self) -> bool:
+        """Whether anything but unchanged entries was found."""
         return any(self.kind(k).count for k in ChangeKind if k is not ChangeKind.UNCHANGED)
 
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; each kind's totals also carry their ``delta``."""
         out = asdict(self)
         for kind in ChangeKind:
             out[kind.value]["delta"] = self.kind(kind).delta
@@ -84,10 +94,13 @@ class DiffSummary:
 
 @dataclass(frozen=True)
 class Diff:
+    """Every change between two manifests, sorted by path, and their summary."""
+
     changes: tuple[Change, ...]
     summary: DiffSummary
 
     def of_kind(self, kind: ChangeKind) -> list[Change]:
+        """The changes of ``kind``, in path order."""
         return [c for c in self.changes if c.kind is kind]
 
 

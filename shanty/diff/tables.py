@@ -11,7 +11,9 @@ as text.
 
 :class:`TableDiff` holds counts; its rows are fetched a page at a time with
 :meth:`TableDiff.rows`, which queries the files again (they are versioned
-artifacts and are not expected to change underneath).
+artifacts and are not expected to change underneath). Schemas, row numbers
+and pages are the query family's (:mod:`shanty.query.database`,
+:mod:`shanty.query.paging`).
 """
 
 from __future__ import annotations
@@ -23,14 +25,16 @@ from enum import StrEnum
 from typing import Any
 
 from ..errors import QueryError
-from ..query.run import connection, read_schema, table_stamp
-from ..query.spec import MAX_PAGE_SIZE, TableSchema
-from ..query.sql import Params, quote, unknown_column
+from ..query.database import connection, numbered_rows, read_schema, table_stamp
+from ..query.paging import check_page, page_offset
+from ..query.sql import Params, quote, unknown_column, unused_name
 
 __all__ = ["RowChange", "RowKind", "TableDiff", "diff_tables"]
 
 
 class RowKind(StrEnum):
+    """How a row differs: only in the new table, only in the old one, or in both with other cells."""
+
     ADDED = "added"
     REMOVED = "removed"
     CHANGED = "changed"
@@ -67,6 +71,7 @@ class TableDiff:
     columns_retyped: tuple[tuple[str, str, str], ...]  # (column, old type, new type)
 
     def count(self, kind: RowKind | str) -> int:
+        """How many rows are of ``kind`` (ValueError for an unknown kind)."""
         return getattr(self, RowKind(kind).value)
 
     @property
@@ -75,17 +80,18 @@ class TableDiff:
         return not (self.added or self.removed or self.changed or self.columns_added or self.columns_removed)
 
     def rows(self, kind: RowKind | str, page: int = 1, page_size: int = 50) -> list[RowChange]:
-        """The rows of ``kind`` on ``page`` (1-based), ordered by key (or by position in their table)."""
+        """The rows of ``kind`` on ``page`` (1-based), ordered by key (or by position in their table).
+
+        Raises QueryError for an unknown kind or a bad page (see
+        :func:`~shanty.query.paging.check_page`).
+        """
         try:
             kind = RowKind(kind)
         except ValueError:
             raise QueryError(f"Unknown row kind {kind!r}; use added, removed or changed.") from None
-        if isinstance(page, bool) or not isinstance(page, int) or page < 1:
-            raise QueryError(f"The page number must be 1 or more, not {page!r}.")
-        if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise QueryError(f"The page size must be from 1 to {MAX_PAGE_SIZE}, not {page_size!r}.")
+        check_page(page, page_size)
         plan = _Plan(self.old_path, self.new_path, self.key)
-        return plan.rows(kind, page_size, (page - 1) * page_size)
+        return plan.rows(kind, page_size, page_offset(page, page_size))
 
 
 def diff_tables(
@@ -117,12 +123,6 @@ def diff_tables(
     )
 
 
-def _numbered(schema: TableSchema, path_param: str, name: str) -> str:
-    """The table with its row numbers (see querycompile: a file column may shadow ``file_row_number``)."""
-    numbering = "row_number() OVER () - 1" if "file_row_number" in schema.columns else "file_row_number"
-    return f"(SELECT *, {numbering} AS {quote(name)} FROM read_parquet({path_param}))"
-
-
 class _Plan:
     """SQL for one diff; every column name comes from the files' schemas and is quoted."""
 
@@ -139,11 +139,8 @@ class _Plan:
         if key is None and not self.shared:
             raise QueryError("The two tables share no column, so their rows cannot be compared; give a key.")
         # Internal column names that cannot collide with the tables' own.
-        self.here, self.rn = "__shanty_here", "__shanty_rn"
-        while self.here in self.old.columns or self.here in self.new.columns:
-            self.here += "_"
-        while self.rn in self.old.columns or self.rn in self.new.columns:
-            self.rn += "_"
+        self.here = unused_name("__shanty_here", self.old.columns, self.new.columns)
+        self.rn = unused_name("__shanty_rn", self.old.columns, self.new.columns)
 
     def value(self, alias: str, column: str) -> str:
         sql = f"{alias}.{quote(column)}"
@@ -247,9 +244,10 @@ class _Plan:
         hashes = {alias: ", ".join(self.value(alias, c) for c in self.shared) for alias in ("o", "n")}
         parts = []
         for alias, path, schema in (("o", old, self.old), ("n", new, self.new)):
+            rows = numbered_rows(path, quote(self.rn), schema.columns)
             parts.append(
-                f"__shanty_{alias}c AS (SELECT hash({hashes[alias]}) AS __h, count(*) AS __n, min({quote(self.rn)}) AS __first "
-                f"FROM {_numbered(schema, path, self.rn)} AS {alias} GROUP BY __h)"
+                f"__shanty_{alias}c AS (SELECT hash({hashes[alias]}) AS __h, count(*) AS __n, "
+                f"min({quote(self.rn)}) AS __first FROM {rows} AS {alias} GROUP BY __h)"
             )
         parts.append(
             "__shanty_d AS (SELECT COALESCE(n.__n, 0) - COALESCE(o.__n, 0) AS __delta, "
@@ -269,7 +267,8 @@ class _Plan:
             f"{ctes}, __shanty_page AS MATERIALIZED (SELECT {first} AS __r, {sign}__delta AS __count FROM __shanty_d "
             f"WHERE {sign}__delta > 0 ORDER BY __r LIMIT {params.bind(limit)} OFFSET {params.bind(offset)}) "
             f"SELECT {', '.join(f's.{quote(c)}' for c in columns)}, p.__count FROM __shanty_page AS p "
-            f"JOIN {_numbered(schema, params.bind(path), self.rn)} AS s ON s.{quote(self.rn)} = p.__r ORDER BY p.__r"
+            f"JOIN {numbered_rows(params.bind(path), quote(self.rn), schema.columns)} AS s "
+            f"ON s.{quote(self.rn)} = p.__r ORDER BY p.__r"
         )
         with connection() as cursor:
             fetched = cursor.execute(sql, params.values).fetchall()

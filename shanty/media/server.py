@@ -1,23 +1,26 @@
 """Serving media behind signed tokens: token -> (version, entry) -> how to send the bytes.
 
 The dashboard never hands a browser a bucket URI or a local path. Each media
-cell gets ``/api/media/<token>/<file name>`` from :meth:`MediaServer.url_for`;
-the token (see :mod:`shanty.signing`) names one entry of one logged version
-and expires after hours, so a page left open keeps playing. The app's route
-hands the token to :meth:`MediaServer.resolve`, which verifies it, finds the
-entry through that version's manifest (so only objects a logged version
-references are reachable, and no path ever comes from the request) and says
-how to serve it:
+cell gets ``<prefix>/<token>/<file name>`` from :meth:`MediaServer.url_for`
+(or, with its preview URLs beside it, :meth:`MediaServer.cell_urls`); the
+token (see :mod:`shanty.media.tokens`) names one entry of one logged version
+and expires after hours, so a page left open keeps playing. The app owns its
+URL layout: it gives the server the prefix of its media route and of each
+preview route. The app's route hands the token to :meth:`MediaServer.resolve`,
+which verifies it, finds the entry through that version's manifest (so only
+objects a logged version references are reachable, and no path ever comes
+from the request) and asks storage how to serve it:
 
-* :class:`LocalFile` for ``file://`` references and for files stored by value
-  in a local registry: the route streams the file itself (with Range);
-* :class:`Redirect` to a short-lived presigned URL for bucket objects, made
+* :class:`LocalFile` when the store has a local path (``file://`` references,
+  files stored by value in a local registry): the route streams the file;
+* :class:`Redirect` to a short-lived signed URL for bucket objects, made
   fresh for each request and pinned to the recorded object version;
-* :class:`Proxy` when the store cannot presign (GCS user credentials) or
-  proxy mode is on (buckets the browser cannot reach): the app fetches the
-  recorded version itself with :meth:`MediaServer.open_stream`.
+* :class:`Proxy` when the store cannot sign URLs (GCS user credentials) or
+  proxy mode is on (buckets the browser cannot reach): the app relays the
+  recorded version with :meth:`MediaServer.open_stream` (ranged reads, see
+  :mod:`shanty.media.relay`).
 
-This module is web-framework free; ``components/media_route.py`` adapts it to
+This module is web-framework free; ``dashboard/routes/media.py`` adapts it to
 Starlette.
 """
 
@@ -27,96 +30,44 @@ import functools
 import hashlib
 import hmac
 import math
-import mimetypes
 import os
 import posixpath
 import re
 import stat
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-import urllib3
-
 from ..artifact import ArtifactVersion
-from ..digests import b64_to_hex, md5_b64_file
-from ..errors import (
-    InvalidInputError,
-    MalformedError,
-    MediaDeniedError,
-    MediaGoneError,
-    NotFoundError,
-    RangeNotSatisfiableError,
-    StorageError,
-)
+from ..digests import md5_b64_file
+from ..errors import InvalidInputError, MediaDeniedError, MediaGoneError, NotFoundError
 from ..manifest import ManifestEntry
 from ..records import VersionInfo
 from ..registry import Registry
-from ..settings import settings
-from ..storage import storage_for
-from ..storage.location import parse_uri
-from ..tables.packing import local_entry_file
+from ..storage import local_path, storage_for
+from .content_types import content_type_for
+from .relay import ByteStream, open_relay
 from .tokens import MediaClaim, sign_media, verify_media
 
 __all__ = [
     "DEFAULT_TTL",
-    "MEDIA_PREFIX",
     "PRESIGN_SECONDS",
-    "ByteStream",
     "LocalFile",
     "MediaServer",
     "MediaTarget",
     "Proxy",
     "Redirect",
-    "content_type_for",
-    "default_secret_file",
-    "parse_range",
 ]
 
-MEDIA_PREFIX = "/api/media"  # Streamlit reserves /media/; st.App user routes are mounted at the root
 DEFAULT_TTL = 12 * 3600  # a token outlives the page that shows it (hours), not just one playback
 PRESIGN_SECONDS = 15 * 60  # bucket URLs are short-lived: they are re-made at every request
 _PRESIGN_REUSE = 5 * 60  # reuse a presigned URL this long (IAM signing is a network call per URL)
 _CACHE_LIMIT = 4096
 _RACY_NS = 2 * 10**9  # a file modified this recently is hashed afresh: mtime ticks are coarse (as racy-git)
-CHUNK = 256 * 1024
 _ID_PREFIX = "#"  # marks an opaque entry id (see MediaServer._entry_id) in a token's path field
-
-_GENERIC_TYPES = {"application/octet-stream", "binary/octet-stream", "text/plain", ""}
-# Browsers need these exact types; mimetypes differs between platforms (audio/x-wav, missing webm...).
-_TYPES = {
-    ".wav": "audio/wav",
-    ".wave": "audio/wav",
-    ".mp3": "audio/mpeg",
-    ".flac": "audio/flac",
-    ".ogg": "audio/ogg",
-    ".oga": "audio/ogg",
-    ".opus": "audio/ogg",
-    ".m4a": "audio/mp4",
-    ".aac": "audio/aac",
-    ".webm": "video/webm",
-    ".mp4": "video/mp4",
-    ".m4v": "video/mp4",
-    ".mov": "video/quicktime",
-    ".ogv": "video/ogg",
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-    ".avif": "image/avif",
-    ".svg": "image/svg+xml",
-    ".json": "application/json",
-    ".csv": "text/csv",
-    ".txt": "text/plain",
-    ".parquet": "application/vnd.apache.parquet",
-}
-_MIME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$")
-_FINGERPRINT = re.compile(r"^\d+-\d+$")  # file:// digests logged with checksum=False: "<size>-<mtime_ns>"
-_CONTENT_RANGE_START = re.compile(r"^bytes (\d+)-")
-_RANGE_SPEC = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$", re.ASCII)  # one range; a comma makes it not match
+_FINGERPRINT = re.compile(r"^\d+-\d+$")  # digests of references logged with checksum=False: "<size>-<mtime_ns>"
 
 
 @dataclass(frozen=True)
@@ -132,7 +83,7 @@ class LocalFile:
 
 @dataclass(frozen=True)
 class Redirect:
-    """Send the browser to ``url``: a presigned URL of the recorded object version, valid for minutes."""
+    """Send the browser to ``url``: a signed URL of the recorded object version, valid for minutes."""
 
     url: str
     content_type: str
@@ -143,9 +94,9 @@ class Redirect:
 class Proxy:
     """Fetch ``uri`` at ``version`` server-side (:meth:`MediaServer.open_stream`) and relay the bytes.
 
-    ``size`` and ``digest`` are the recorded ones; ``if_match`` is the S3 ETag
-    to require when the object has no version id (an unversioned bucket), so a
-    replaced object is refused instead of served.
+    ``size`` and ``digest`` are the recorded ones; ``if_match`` is the ETag
+    recorded for an object without a version (an unversioned bucket), so a
+    store that can check it refuses a replaced object instead of serving it.
     """
 
     uri: str
@@ -158,73 +109,11 @@ class Proxy:
 
     @property
     def etag(self) -> str:
-        """A strong validator: the recorded content never changes behind a token."""
+        """A strong validator for the response: the recorded content never changes behind a token."""
         return '"' + re.sub(r"[^A-Za-z0-9+/=_.:-]", "_", f"{self.digest}.{self.version or ''}") + '"'
 
 
 MediaTarget = LocalFile | Redirect | Proxy
-
-
-class ByteStream:
-    """An open read of ``length`` bytes: iterate for chunks (blocking I/O), then :meth:`close`."""
-
-    def __init__(self, chunks: Iterator[bytes], close: Callable[[], None], length: int):
-        self._chunks, self._close, self.length = chunks, close, length
-
-    def __iter__(self) -> Iterator[bytes]:
-        return self._chunks
-
-    def close(self) -> None:
-        self._close()
-
-
-def default_secret_file() -> Path:
-    """Where the app keeps its signing secret: ``$SHANTY_SECRET_FILE``, else
-    ``$XDG_CONFIG_HOME/shanty/app-secret`` (``~/.config/shanty/app-secret``).
-
-    Deliberately outside any registry (``~/.shanty`` is the default registry
-    root and may be synced or shared): the secret belongs to this app install.
-    Several app processes behind one URL must share the file (or the variable).
-    """
-    return settings().secret_file
-
-
-def content_type_for(entry: ManifestEntry) -> str:
-    """The entry's stored content type, unless it is generic and the extension says more."""
-    stored = str(entry.extra.get("content_type") or "").split(";", 1)[0].strip().lower()
-    stored = stored if _MIME.match(stored) else ""  # never let a stored value inject header syntax
-    ext = posixpath.splitext(entry.path)[1].lower()
-    guessed = _TYPES.get(ext) or mimetypes.guess_type(f"x{ext}")[0]
-    if stored and (stored not in _GENERIC_TYPES or not guessed):
-        return stored
-    return guessed or "application/octet-stream"
-
-
-def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """The single byte range ``[start, end)`` a Range header asks of a ``size``-byte file.
-
-    None means "send the whole file": no header, another unit, a malformed or
-    multi-range header (RFC 9110 lets a server ignore those). Suffix
-    (``bytes=-500``) and open (``bytes=100-``) ranges are supported. Raises
-    RangeNotSatisfiableError when the range starts past the end.
-    """
-    if not header:
-        return None
-    unit, _, spec = header.partition("=")
-    match = _RANGE_SPEC.match(spec)
-    if unit.strip().lower() != "bytes" or match is None or match.group(1) == match.group(2) == "":
-        return None
-    first, last = match.group(1), match.group(2)
-    if not first:  # suffix: the last N bytes
-        if int(last) == 0 or size == 0:
-            raise RangeNotSatisfiableError(size)
-        return max(size - int(last), 0), size
-    start = int(first)
-    if last and int(last) < start:
-        return None
-    if start >= size:
-        raise RangeNotSatisfiableError(size)
-    return start, min(int(last) + 1, size) if last else size
 
 
 @functools.lru_cache(maxsize=_CACHE_LIMIT)
@@ -236,11 +125,14 @@ def _file_md5(path: str, size: int, mtime_ns: int) -> str:
 class MediaServer:
     """Signs media URLs and resolves their tokens against one registry.
 
-    ``proxy=True`` relays bucket bytes through the app instead of redirecting
-    (for buckets the browser cannot reach); ``verify_local`` checks that a
-    ``file://`` reference still holds the logged content (size, then MD5 once
-    per file modification) before serving it. Thread-safe: the route calls it
-    from a thread pool.
+    ``prefix`` is the path of the app's media route (``<prefix>/<token>/<name>``)
+    and ``previews`` maps a preview name (``"waveform"``) to the path of its
+    route (``<path>/<token>``); the library knows no URL of the app. ``proxy=True``
+    relays bucket bytes through the app instead of redirecting (for buckets
+    the browser cannot reach); ``verify_local`` checks that a ``file://``
+    reference still holds the logged content (size, then MD5 once per file
+    modification) before serving it. Thread-safe: the route calls it from a
+    thread pool.
     """
 
     def __init__(
@@ -248,8 +140,9 @@ class MediaServer:
         registry: Registry | str | os.PathLike[str],
         secret: bytes,
         *,
+        prefix: str,
+        previews: Mapping[str, str] | None = None,
         proxy: bool = False,
-        prefix: str = MEDIA_PREFIX,
         presign_seconds: int = PRESIGN_SECONDS,
         verify_local: bool = True,
     ):
@@ -259,16 +152,12 @@ class MediaServer:
         self._secret = secret
         self.proxy = proxy
         self.prefix = prefix.rstrip("/")
+        self.previews = {name: path.rstrip("/") for name, path in (previews or {}).items()}
         self.presign_seconds = presign_seconds
         self.verify_local = verify_local
         self._versions: dict[tuple[str, str, int], VersionInfo] = {}  # versions are immutable once logged
         self._ids: dict[tuple[str, str, int], dict[str, ManifestEntry]] = {}
         self._presigned: dict[tuple[str, str | None], tuple[str, float]] = {}
-        self._http = urllib3.PoolManager(
-            maxsize=16,
-            timeout=urllib3.Timeout(connect=10, read=60),
-            retries=urllib3.Retry(total=3, read=0, backoff_factor=0.2, status_forcelist=(500, 502, 503, 504)),
-        )
 
     def __repr__(self) -> str:  # never the secret
         return f"MediaServer({self.registry.root!r}, proxy={self.proxy})"
@@ -283,8 +172,38 @@ class MediaServer:
         Streamlit rerun gets the same URL and players do not reload. The file
         name is cosmetic (browsers use it when saving); the route ignores it.
         ``proxy=True`` asks the route to relay this file even when the server
-        would redirect. Raises NotFoundError for an entry the version lacks.
+        would redirect. Raises NotFoundError for an entry the version lacks,
+        InvalidInputError for a version of another registry or ``ttl < 1``.
         """
+        return self.cell_urls(version, entry_path, ttl=ttl, proxy=proxy)["url"]
+
+    def cell_urls(
+        self,
+        version: VersionInfo | ArtifactVersion,
+        entry_path: str,
+        previews: Iterable[str] = (),
+        *,
+        ttl: int = DEFAULT_TTL,
+        proxy: bool = False,
+    ) -> dict[str, str]:
+        """The URLs one media cell shows, under one token: ``{"url": <media URL>, <preview>: <preview URL>}``.
+
+        ``url`` is :meth:`url_for`'s; each preview (``"waveform"``) is
+        ``<its route's path>/<token>``. Raises InvalidInputError for a preview
+        this server was given no route for, and what :meth:`url_for` raises.
+        """
+        previews = tuple(previews)
+        unknown = [name for name in previews if name not in self.previews]
+        if unknown:
+            known = ", ".join(sorted(self.previews)) or "none"
+            raise InvalidInputError(f"This media server has no route for the preview {unknown[0]!r} (known: {known}).")
+        token, entry = self._sign(version, entry_path, ttl)
+        url = f"{self.prefix}/{token}/{quote(posixpath.basename(entry.path), safe='')}"
+        urls = {"url": url + "?proxy=1" if proxy else url}
+        urls.update((name, f"{self.previews[name]}/{token}") for name in previews)
+        return urls
+
+    def _sign(self, version: VersionInfo | ArtifactVersion, entry_path: str, ttl: int) -> tuple[str, ManifestEntry]:
         if isinstance(version, ArtifactVersion):
             if version._registry.root != self.registry.root:
                 raise InvalidInputError(
@@ -299,12 +218,8 @@ class MediaServer:
             raise NotFoundError(f"{version.qualified_name} has no entry {entry_path!r}.")
         step = min(3600, ttl)
         expires = math.ceil((time.time() + ttl) / step) * step
-        token = sign_media(
-            MediaClaim(version.project, version.artifact, version.index, self._entry_id(entry.path), expires),
-            self._secret,
-        )
-        url = f"{self.prefix}/{token}/{quote(posixpath.basename(entry.path), safe='')}"
-        return url + "?proxy=1" if proxy else url
+        claim = MediaClaim(version.project, version.artifact, version.index, self._entry_id(entry.path), expires)
+        return sign_media(claim, self._secret), entry
 
     # --- resolving ---------------------------------------------------------------
     def resolve(self, token: str, *, proxy: bool = False, now: float | None = None) -> MediaTarget:
@@ -312,29 +227,24 @@ class MediaServer:
 
         Raises InvalidTokenError (forged, malformed, expired; its subclass
         MediaDeniedError for unknown project, artifact, version or entry),
-        MediaGoneError when the recorded object is missing or changed, and
-        StorageError when the registry or a store cannot be reached.
-        ``proxy=True`` relays bucket objects even if the server redirects by default.
+        MediaGoneError when the recorded object is missing or changed,
+        MalformedError for a damaged manifest entry and StorageError when the
+        registry or a store cannot be reached. ``proxy=True`` relays bucket
+        objects even if the server redirects by default.
         """
         claim = verify_media(token, self._secret, now)
         entry = self._entry(claim)
         content_type, filename = content_type_for(entry), posixpath.basename(entry.path)
-        if entry.ref is None:  # stored by value: content-addressed in the registry's object store
-            try:
-                uri, version = self.registry.uri(self.registry.object_key(b64_to_hex(entry.digest))), None
-            except ValueError as exc:
-                raise MalformedError(f"The manifest digest of {entry.path!r} is not an MD5; it is damaged.") from exc
-        else:
-            uri, version = entry.ref, entry.object_version
-        if uri.startswith("file://"):
-            path = Path(parse_uri(uri).key)
+        uri, version = self.registry.entry_source(entry)
+        path = local_path(uri)
+        if path is not None:
             return LocalFile(path, entry.size, content_type, filename, self._check_local(path, entry))
         if not (proxy or self.proxy):
             url = self._presign(uri, version)
             if url is not None:
                 return Redirect(url, content_type, filename)
-        etag = entry.extra.get("etag") if uri.startswith("s3://") and version is None else None
-        return Proxy(uri, version, entry.size, content_type, filename, entry.digest, etag or None)
+        etag = entry.extra.get("etag") if version is None else None
+        return Proxy(uri, version, entry.size, content_type, filename, entry.digest, str(etag) if etag else None)
 
     def _entry(self, claim: MediaClaim) -> ManifestEntry:
         key = (claim.project, claim.artifact, claim.version)
@@ -402,79 +312,7 @@ class MediaServer:
         """Open bytes ``[start, end)`` of the recorded object (blocking; the first request is made here,
         so a missing object raises MediaGoneError before any response starts).
 
-        Goes through a presigned URL with a Range header, so the store sends
-        only the asked bytes; a store that ignores Range is streamed and
-        sliced. When the store cannot presign, the object is downloaded once
-        into shanty's cache and served from there.
+        The store sends only the asked bytes (see :func:`shanty.media.relay.open_relay`
+        for what it raises); close the stream when done.
         """
-        end = target.size if end is None else end
-        if not 0 <= start <= end <= target.size:
-            raise RangeNotSatisfiableError(target.size)
-        url = self._presign(target.uri, target.version)
-        if url is None:
-            return self._cached_stream(target, start, end)
-        headers = {"Range": f"bytes={start}-{end - 1}"} if 0 < end - start < target.size else {}
-        if target.if_match:
-            headers["If-Match"] = f'"{target.if_match}"'
-        try:
-            response = self._http.request("GET", url, headers=headers, preload_content=False, decode_content=False)
-        except urllib3.exceptions.HTTPError as exc:
-            raise StorageError(f"The media store did not answer ({type(exc).__name__}); try again.") from exc
-        skip = start
-        if response.status == 206:
-            match = _CONTENT_RANGE_START.match(response.headers.get("Content-Range", ""))
-            skip = start - int(match.group(1)) if match else -1
-        elif response.status != 200:
-            response.close()
-            if response.status in (404, 410, 412):
-                raise MediaGoneError("This media object no longer exists in its store at the logged version.")
-            raise StorageError(f"The media store answered HTTP {response.status}; try again later.")
-        if skip < 0:
-            response.close()
-            raise StorageError("The media store answered with another byte range than asked; try again.")
-        done = False
-
-        def raw() -> Iterator[bytes]:
-            nonlocal done
-            yield from response.stream(CHUNK)
-            done = True
-
-        def close() -> None:
-            if not done:
-                response.close()  # a half-read connection must not go back to the pool
-            response.release_conn()
-
-        return ByteStream(_slice(raw(), skip, end - start), close, end - start)
-
-    def _cached_stream(self, target: Proxy, start: int, end: int) -> ByteStream:
-        entry = ManifestEntry(target.filename, target.digest, target.size, target.uri, target.version)
-        try:
-            path = local_entry_file(self.registry, entry)
-        except NotFoundError as exc:
-            raise MediaGoneError("This media object no longer exists in its store at the logged version.") from exc
-        handle = open(path, "rb")  # noqa: SIM115 - closed by the ByteStream's close()
-        handle.seek(start)
-
-        def chunks() -> Iterator[bytes]:
-            left = end - start
-            while left > 0 and (chunk := handle.read(min(CHUNK, left))):
-                left -= len(chunk)
-                yield chunk
-
-        return ByteStream(chunks(), handle.close, end - start)
-
-
-def _slice(chunks: Iterator[bytes], skip: int, length: int) -> Iterator[bytes]:
-    """``length`` bytes of ``chunks`` after the first ``skip``."""
-    for chunk in chunks:
-        if skip:
-            dropped = min(skip, len(chunk))
-            chunk, skip = chunk[dropped:], skip - dropped
-        if length <= 0:
-            break
-        if chunk:
-            chunk = chunk[:length]
-            length -= len(chunk)
-            yield chunk
-    if length > 0:
-        raise StorageError("The media store sent fewer bytes than the logged size; the object may have changed.")
+        return open_relay(target.uri, target.version, target.size, start, end, etag=target.if_match)

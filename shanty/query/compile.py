@@ -2,7 +2,7 @@
 
 Safety: user text reaches the SQL only as quoted identifiers that were first
 found in the table schemas, or as ``$n`` parameters (the Parquet paths too,
-as :class:`~shanty.query.SourceParam`). The rest of the SQL is ours.
+as :class:`~shanty.query.sql.SourceParam`). The rest of the SQL is ours.
 
 Shape of a page query, chosen for pages of tables with millions of rows: each
 source is a CTE over ``read_parquet`` with a row number; the page is first
@@ -11,23 +11,35 @@ carries wide media structs), then only those rows are fetched, which DuckDB
 turns into a row-number range filter on the Parquet scan. Ties are broken by
 row number, so paging is deterministic. Grouped pages find their media
 samples the same way: the first row numbers per group, then only those cells.
+Filters become conditions through the operator table
+(:func:`~shanty.query.operators.filter_condition`), expressions through the
+parser; both compile with :func:`~shanty.query.sql.compile_condition`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from ..errors import QueryError
-from .expr import Between, Column, Comparison, Condition, InList, IsNull, Literal, Not, TextMatch, parse_expression
-from .spec import CompiledSQL, Filter, Query, SourceParam, TableSchema
-from .sql import Params, ResolvedColumn, compile_condition, kind_of_type, quote, unknown_column
+from .expr import parse_expression
+from .nodes import Condition
+from .operators import filter_condition
+from .relation import Relation
+from .spec import Query, TableSchema
+from .sql import Params, ResolvedColumn, compile_condition, quote, unknown_column
 
-__all__ = ["QueryPlan", "plan_query"]
+__all__ = ["CompiledSQL", "QueryPlan", "compile_count", "compile_query", "plan_query"]
 
-_JOIN_SQL = {"inner": "JOIN", "left": "LEFT JOIN", "outer": "FULL OUTER JOIN"}
-_TEXT_OPS = {"contains": "contains", "starts_with": "startswith", "regex": "matches"}
 _PAGE = "__shanty_page"
+
+
+class CompiledSQL(NamedTuple):
+    """One DuckDB statement and its positional ``$n`` parameters (paths as SourceParam placeholders)."""
+
+    sql: str
+    params: tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -38,127 +50,15 @@ class QueryPlan:
     count: CompiledSQL
     columns: tuple[str, ...]
     media: Mapping[str, str]  # output column -> media kind (``samples(...)`` columns hold lists)
+    sources: Mapping[str, str]  # output column -> the source (table name) its values come from
     patterns: tuple[str, ...]  # regex literals, validated before running
     grouped: bool
-
-
-@dataclass(frozen=True)
-class _Source:
-    name: str
-    alias: str  # l or r
-    cte: str
-    row: str  # quoted row-number column added by the CTE
-    schema: TableSchema
-
-    def cte_sql(self, params: Params) -> str:
-        numbering = "file_row_number"
-        if "file_row_number" in self.schema.columns:
-            # A column of that name shadows DuckDB's virtual one; number rows in scan order instead (slower).
-            numbering = "row_number() OVER () - 1"
-        path = params.bind(SourceParam(self.name))
-        return f"{self.cte} AS NOT MATERIALIZED (SELECT *, {numbering} AS {self.row} FROM read_parquet({path}))"
-
-
-def _source(name: str, index: int, schema: TableSchema) -> _Source:
-    for column in schema.media:
-        if column not in schema.columns:
-            raise QueryError(f"The schema of {name!r} lists media column {column!r} but has no such column.")
-    row = "__shanty_row"
-    while row in schema.columns:
-        row += "_"
-    return _Source(name, "lr"[index], f"__shanty_src{index}", quote(row), schema)
-
-
-class _Relation:
-    """The main table, or the join of two, seen as one set of named columns."""
-
-    def __init__(self, spec: Query, schemas: Mapping[str, TableSchema]):
-        if not schemas:
-            raise QueryError("There is no table to query; give at least one source.")
-        names = list(schemas)
-        main = _source(names[0], 0, schemas[names[0]])
-        self.sources = [main]
-        self.columns: dict[str, ResolvedColumn] = {}
-        join = spec.join
-        if join is None:
-            for name, type_ in main.schema.columns.items():
-                self._add(name, f"l.{quote(name)}", type_, main.schema.media.get(name))
-            self.from_sql = f"{main.cte} AS l"
-            return
-        if join.source not in schemas:
-            raise unknown_column(join.source, names, "table")
-        if join.source == main.name:
-            raise QueryError(f"Table {main.name!r} cannot be joined with itself; give the second copy another name.")
-        other = _source(join.source, 1, schemas[join.source])
-        self.sources.append(other)
-        conditions = []
-        for key in join.on:
-            left, right = (_key_column(side, key) for side in (main, other))
-            if not (left.kind == right.kind != "other" or {left.kind, right.kind} <= {"date", "timestamp"}):
-                raise QueryError(
-                    f"Join key {key!r} holds {left.kind} values in {main.name!r} but {right.kind} values in "
-                    f"{other.name!r}; join on columns of the same kind."
-                )
-            conditions.append(f"{left.sql} = {right.sql}")
-            sql = f"l.{quote(key)}" if join.how != "outer" else f"COALESCE(l.{quote(key)}, r.{quote(key)})"
-            self._add(key, sql, main.schema.columns[key], main.schema.media.get(key))
-        for side in (main, other):
-            for name, type_ in side.schema.columns.items():
-                if name not in join.on:
-                    self._add(f"{side.name}.{name}", f"{side.alias}.{quote(name)}", type_, side.schema.media.get(name))
-        self.from_sql = f"{main.cte} AS l {_JOIN_SQL[join.how]} {other.cte} AS r ON {' AND '.join(conditions)}"
-
-    def _add(self, name: str, sql: str, type_: str, media: str | None) -> None:
-        if name in self.columns:
-            raise QueryError(f"Two columns of the joined table would both be named {name!r}; rename one of them.")
-        self.columns[name] = ResolvedColumn(name, sql, kind_of_type(type_, media), type_, media)
-
-    def column(self, name: str, what: str = "column", position: int | None = None) -> ResolvedColumn:
-        if name not in self.columns:
-            raise unknown_column(name, self.columns, what, position)
-        return self.columns[name]
-
-    def ctes(self, params: Params) -> list[str]:
-        return [source.cte_sql(params) for source in self.sources]
-
-    def row_ids(self) -> list[str]:
-        return [f"{source.alias}.{source.row}" for source in self.sources]
-
-    def fetch_joins(self, row_refs: list[str]) -> str:
-        """Joins that bring back the full rows whose row numbers are ``row_refs``."""
-        return " ".join(
-            f"LEFT JOIN {s.cte} AS {s.alias} ON {s.alias}.{s.row} = {ref}"
-            for s, ref in zip(self.sources, row_refs, strict=True)
-        )
-
-
-def _key_column(side: _Source, key: str) -> ResolvedColumn:
-    if key not in side.schema.columns:
-        raise unknown_column(key, side.schema.columns, f"join key in table {side.name!r}")
-    type_, media = side.schema.columns[key], side.schema.media.get(key)
-    column = ResolvedColumn(key, f"{side.alias}.{quote(key)}", kind_of_type(type_, media), type_, media)
-    # Media keys join on their uri: the same file with another caption is the same media.
-    return ResolvedColumn(key, column.value_sql, column.value_kind, type_, media)
-
-
-def _filter_condition(item: Filter) -> Condition:
-    column, op, value = Column(item.column), item.op, item.value
-    if op in ("is_null", "not_null"):
-        return IsNull(column, negated=op == "not_null")
-    if op == "between":
-        return Between(column, Literal(value[0]), Literal(value[1]))
-    if op in ("in", "not in"):
-        condition: Condition = InList(column, tuple(Literal(v) for v in value))
-        return Not(condition) if op == "not in" else condition
-    if op in _TEXT_OPS:
-        return TextMatch(_TEXT_OPS[op], column, Literal(value))
-    return Comparison(op, column, Literal(value))
 
 
 class _Builder:
     """Shared state while compiling one statement: parameters and regex patterns."""
 
-    def __init__(self, spec: Query, relation: _Relation):
+    def __init__(self, spec: Query, relation: Relation):
         self.spec, self.relation = spec, relation
         self.params = Params()
         self.patterns: list[str] = []
@@ -167,7 +67,7 @@ class _Builder:
     def where(self) -> str:
         spec, parts = self.spec, []
         if spec.filters:
-            compiled = [self.condition(_filter_condition(f)) for f in spec.filters]
+            compiled = [self.condition(filter_condition(f.column, f.op, f.value)) for f in spec.filters]
             parts.append("(" + (" AND " if spec.match == "all" else " OR ").join(compiled) + ")")
         if spec.expression is not None and spec.expression.strip():
             parts.append(self.condition(parse_expression(spec.expression)))
@@ -187,7 +87,7 @@ def _direction(descending: bool) -> str:
     return "DESC NULLS LAST" if descending else "ASC NULLS LAST"
 
 
-def _plan_rows(spec: Query, relation: _Relation) -> QueryPlan:
+def _plan_rows(spec: Query, relation: Relation) -> QueryPlan:
     output = [relation.column(c, "selected column") for c in spec.columns or relation.columns]
     sorts = [(relation.column(s.column, "sort column"), s.descending) for s in spec.sort]
     rows = relation.row_ids()
@@ -210,7 +110,8 @@ def _plan_rows(spec: Query, relation: _Relation) -> QueryPlan:
     count = _Builder(spec, relation)
     count_sql = count.statement(f"SELECT count(*) FROM {relation.from_sql}{count.where()}")
     media = {c.name: c.media for c in output if c.media}
-    return QueryPlan(page_sql, count_sql, tuple(c.name for c in output), media, tuple(page.patterns), False)
+    sources = {c.name: c.source for c in output}
+    return QueryPlan(page_sql, count_sql, tuple(c.name for c in output), media, sources, tuple(page.patterns), False)
 
 
 def _aggregate_sql(function: str, column: ResolvedColumn | None) -> str:
@@ -226,7 +127,7 @@ def _aggregate_sql(function: str, column: ResolvedColumn | None) -> str:
     return f"{'avg' if function == 'mean' else 'sum'}({casts[column.kind]})"
 
 
-def _plan_grouped(spec: Query, relation: _Relation) -> QueryPlan:
+def _plan_grouped(spec: Query, relation: Relation) -> QueryPlan:
     group = spec.group_by
     assert group is not None
     keys = [relation.column(c, "group column") for c in group.columns]
@@ -309,7 +210,13 @@ def _plan_grouped(spec: Query, relation: _Relation) -> QueryPlan:
     media = {k.name: k.media for k in keys if k.media}
     media.update({f"samples({c.name})": c.media for c in samples})
     media = {n: m for n, m in media.items() if n in names and m}
-    return QueryPlan(page_sql, count_sql, tuple(names), media, tuple(page.patterns), True)
+    # A group key or a sample comes from its column's table; an aggregate from its column's (count: the main one).
+    main = relation.sources[0].name
+    sources = {k.name: k.source for k in keys}
+    sources.update({a.name: relation.column(a.column).source if a.column else main for a in group.aggregates})
+    sources.update({f"samples({c.name})": c.source for c in samples})
+    sources = {n: sources[n] for n in names}
+    return QueryPlan(page_sql, count_sql, tuple(names), media, sources, tuple(page.patterns), True)
 
 
 def plan_query(spec: Query, schemas: Mapping[str, TableSchema | Mapping[str, str]]) -> QueryPlan:
@@ -320,5 +227,21 @@ def plan_query(spec: Query, schemas: Mapping[str, TableSchema | Mapping[str, str
     """
     if not isinstance(spec, Query):
         raise QueryError(f"Expected a Query, not {type(spec).__name__}.")
-    relation = _Relation(spec, {name: TableSchema.coerce(schema) for name, schema in schemas.items()})
+    relation = Relation(spec, {name: TableSchema.coerce(schema) for name, schema in schemas.items()})
     return _plan_grouped(spec, relation) if spec.group_by is not None else _plan_rows(spec, relation)
+
+
+def compile_query(spec: Query, schemas: Mapping[str, TableSchema | Mapping[str, str]]) -> CompiledSQL:
+    """SQL for the requested page of ``spec`` over ``schemas`` (name -> schema; the first is the main table).
+
+    Identifiers are checked against the schemas (unknown -> QueryError with
+    close matches) and quoted; user values, including the Parquet paths
+    (:class:`~shanty.query.sql.SourceParam`, see
+    :func:`~shanty.query.sql.bind_sources`), are bound parameters.
+    """
+    return plan_query(spec, schemas).page
+
+
+def compile_count(spec: Query, schemas: Mapping[str, TableSchema | Mapping[str, str]]) -> CompiledSQL:
+    """SQL returning one number: the rows matching ``spec`` (or the groups, when it groups)."""
+    return plan_query(spec, schemas).count

@@ -1,6 +1,6 @@
 """Export every row a query matches (not just one page) as CSV or Parquet.
 
-Rows are fetched through :func:`shanty.engine.run_query` page by page (the
+Rows are fetched through :func:`shanty.query.run.run_query` page by page (the
 same validated, parameterised SQL the table view uses) and streamed to the
 file, so memory stays bounded by one page whatever the table size.
 """
@@ -18,8 +18,9 @@ import pyarrow.parquet as pq
 
 from ..errors import InvalidInputError
 from ..progress import Progress, ProgressSink
+from .paging import MAX_PAGE_SIZE
 from .run import run_query
-from .spec import MAX_PAGE_SIZE, Query
+from .spec import Query
 
 __all__ = ["EXPORT_FORMATS", "export_query"]
 
@@ -36,6 +37,8 @@ def _csv_cell(value: Any) -> Any:
 
 
 class _CsvSink:
+    """Rows as CSV with a header line; media cells as their URI."""
+
     def __init__(self, target: Path, columns: tuple[str, ...]):
         self._handle = open(target, "w", newline="", encoding="utf-8")  # noqa: SIM115 - closed in close()
         self._writer = csv.writer(self._handle)
@@ -49,6 +52,8 @@ class _CsvSink:
 
 
 class _ParquetSink:
+    """Rows as one Parquet file, written a batch at a time (the schema is the first batch's)."""
+
     def __init__(self, target: Path, columns: tuple[str, ...]):
         self._target, self._columns, self._writer = target, columns, None
 

@@ -1,8 +1,10 @@
 r"""The safe text expression language of the table view's filter box.
 
-A hand-written tokenizer and recursive-descent parser; the result is an AST of
-frozen dataclasses that :mod:`shanty.querycompile` turns into SQL with bound
-parameters. Nothing here evaluates or executes anything.
+A hand-written tokenizer and recursive-descent parser; the result is a
+condition AST (:mod:`shanty.query.nodes`) that :mod:`shanty.query.sql` turns
+into SQL with bound parameters. Nothing here evaluates or executes anything.
+The comparison symbols and the text-operator keywords (with their aliases)
+come from the operator table, :mod:`shanty.query.operators`.
 
 Grammar (keywords are case-insensitive)::
 
@@ -20,127 +22,55 @@ Grammar (keywords are case-insensitive)::
                 | `any name` (a backquote inside is written twice)
     string     := '...' or "..." with backslash escapes \\ \' \" \n \t \r \uXXXX
 
+``starts_with`` and ``regex`` are accepted for ``startswith`` and ``matches``.
 A bare operand is a condition when it is a boolean column or literal.
 Positions in error messages count characters from 1.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..errors import QueryError
+from .nodes import (
+    And,
+    Between,
+    Column,
+    Comparison,
+    Condition,
+    InList,
+    IsNull,
+    Literal,
+    Not,
+    Operand,
+    Or,
+    TextMatch,
+    Truth,
+)
+from .operators import OPERATORS, spellings
 
-__all__ = [
-    "MAX_DEPTH",
-    "MAX_LENGTH",
-    "MAX_TOKENS",
-    "And",
-    "Between",
-    "Column",
-    "Comparison",
-    "Condition",
-    "InList",
-    "IsNull",
-    "Literal",
-    "Not",
-    "Operand",
-    "Or",
-    "TextMatch",
-    "Truth",
-    "parse_expression",
-    "tokenize",
-]
+__all__ = ["MAX_DEPTH", "MAX_LENGTH", "MAX_TOKENS", "TEXT_OPS", "Token", "parse_expression", "tokenize"]
 
 MAX_LENGTH = 4_000
 MAX_TOKENS = 1_000
 MAX_DEPTH = 32
 _MAX_NUMBER_CHARS = 40
-COMPARISON_OPS = ("=", "!=", "<", "<=", ">", ">=")
-TEXT_OPS = ("contains", "startswith", "matches")
-_OP_ALIASES = {"==": "=", "<>": "!="}
+TEXT_OPS = tuple(op.name for op in OPERATORS if op.syntax == "word")
+# Spelling as written (keywords in lower case) -> the operator's canonical name.
+_SYMBOLS = spellings("symbol")
+_WORDS = spellings("word")
+# Longest first, so "<=" is read as one symbol and not as "<" then "=".
+_SYMBOL_ORDER = sorted(_SYMBOLS, key=len, reverse=True)
 _KEYWORDS = {"and", "or", "not", "in", "is", "null", "true", "false", "between", *TEXT_OPS}
-_KEYWORD_ALIASES = {"starts_with": "startswith"}
+_NEGATABLE = ("in", "between", *TEXT_OPS)  # what may follow "not" after an operand
 _ESCAPES = {"\\": "\\", "'": "'", '"': '"', "n": "\n", "t": "\t", "r": "\r"}
-
-
-# --- AST ----------------------------------------------------------------------
-# ``position`` (1-based, None when built from a spec Filter) is for messages only.
-@dataclass(frozen=True)
-class Column:
-    name: str
-    position: int | None = field(default=None, compare=False)
-
-
-@dataclass(frozen=True)
-class Literal:
-    value: str | int | float | bool | None
-    position: int | None = field(default=None, compare=False)
-
-
-Operand = Column | Literal
-
-
-@dataclass(frozen=True)
-class Comparison:
-    op: str  # one of COMPARISON_OPS
-    left: Operand
-    right: Operand
-
-
-@dataclass(frozen=True)
-class TextMatch:
-    op: str  # one of TEXT_OPS
-    subject: Operand
-    pattern: Operand
-
-
-@dataclass(frozen=True)
-class InList:
-    subject: Operand
-    values: tuple[Operand, ...]
-
-
-@dataclass(frozen=True)
-class Between:
-    subject: Operand
-    low: Operand
-    high: Operand
-
-
-@dataclass(frozen=True)
-class IsNull:
-    subject: Operand
-    negated: bool = False
-
-
-@dataclass(frozen=True)
-class Truth:
-    """A bare boolean operand used as a condition."""
-
-    operand: Operand
-
-
-@dataclass(frozen=True)
-class Not:
-    operand: Condition
-
-
-@dataclass(frozen=True)
-class And:
-    operands: tuple[Condition, ...]
-
-
-@dataclass(frozen=True)
-class Or:
-    operands: tuple[Condition, ...]
-
-
-Condition = Comparison | TextMatch | InList | Between | IsNull | Truth | Not | And | Or
 
 
 # --- tokenizer ----------------------------------------------------------------
 @dataclass(frozen=True)
 class Token:
+    """One lexical unit; keywords and operator symbols carry their canonical spelling as ``value``."""
+
     kind: str  # "name", "keyword", "number", "string", "op", "(", ")", ",", "end"
     value: str | int | float
     position: int  # 1-based
@@ -171,7 +101,7 @@ def tokenize(text: str) -> list[Token]:
             while i < n and (text[i].isalnum() or text[i] in "_."):
                 i += 1
             word = text[start:i]
-            lowered = _KEYWORD_ALIASES.get(word.lower(), word.lower())
+            lowered = _WORDS.get(word.lower(), word.lower())
             kind = "keyword" if lowered in _KEYWORDS else "name"
             tokens.append(Token(kind, lowered if kind == "keyword" else word, start + 1, word))
         elif ch == "`":
@@ -183,13 +113,9 @@ def tokenize(text: str) -> list[Token]:
         elif _is_digit(ch) or (ch == "." and i + 1 < n and _is_digit(text[i + 1])):
             i, number = _read_number(text, i)
             tokens.append(Token("number", number, start + 1, text[start:i]))
-        elif text.startswith(("==", "!=", "<>", "<=", ">="), i):
-            op = text[i : i + 2]
-            i += 2
-            tokens.append(Token("op", _OP_ALIASES.get(op, op), start + 1, op))
-        elif ch in "=<>":
-            i += 1
-            tokens.append(Token("op", ch, start + 1, ch))
+        elif symbol := next((s for s in _SYMBOL_ORDER if text.startswith(s, i)), None):
+            i += len(symbol)
+            tokens.append(Token("op", _SYMBOLS[symbol], start + 1, symbol))
         elif ch in "(),-":
             i += 1
             tokens.append(Token(ch, ch, start + 1, ch))
@@ -370,8 +296,9 @@ class _Parser:
         negated = self.at_keyword("not")
         if negated:
             self.advance()
-            if not self.at_keyword("in", "between", *TEXT_OPS):
-                raise self.expected("'in', 'between', 'contains', 'startswith' or 'matches'")
+            if not self.at_keyword(*_NEGATABLE):
+                *rest, last = (f"'{word}'" for word in _NEGATABLE)
+                raise self.expected(f"{', '.join(rest)} or {last}")
         condition: Condition | None = None
         if self.at_keyword(*TEXT_OPS):
             op = str(self.advance().value)

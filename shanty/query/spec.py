@@ -5,12 +5,13 @@ sort, group-by, join, column selection and the page to show. It round-trips
 exactly through a plain dict (:meth:`Query.to_dict`) and through a compact
 URL-safe token (:meth:`Query.to_url_token`) so the dashboard can keep it in
 its address bar. Anything malformed, from a wrong key to a garbage token,
-raises :class:`QueryError`, never a bare ``KeyError`` or ``binascii.Error``.
+raises :class:`~shanty.errors.QueryError`, never a bare ``KeyError`` or
+``binascii.Error``. A filter's operator is a row of
+:mod:`shanty.query.operators`, which also decides the shape of its value.
 
-``compile_query`` / ``compile_count`` turn a spec and the schemas of its
-tables into DuckDB SQL where every identifier is checked and quoted and every
-user value is a bound parameter; the compiler lives in
-:mod:`shanty.querycompile`, the executor in :mod:`shanty.engine`.
+:mod:`shanty.query.compile` turns a spec and the schemas of its tables into
+DuckDB SQL where every identifier is checked and quoted and every user value
+is a bound parameter; :mod:`shanty.query.run` runs it.
 """
 
 from __future__ import annotations
@@ -23,58 +24,38 @@ import math
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, NamedTuple
+from types import MappingProxyType
+from typing import Any
 
 from ..errors import QueryError
+from .kinds import kind_of_type
+from .operators import FILTER_OPS, find_operator
+from .paging import check_page, page_offset
 
 __all__ = [
     "AGGREGATE_FUNCTIONS",
     "FILTER_OPS",
     "JOIN_KINDS",
-    "MAX_PAGE_SIZE",
+    "MATCH_MODES",
     "MAX_SAMPLES",
     "Aggregate",
-    "CompiledSQL",
     "Filter",
     "GroupBy",
     "Join",
     "Query",
     "Sort",
-    "SourceParam",
     "TableSchema",
-    "bind_sources",
-    "compile_count",
-    "compile_query",
 ]
 
-FILTER_OPS = (
-    "=",
-    "!=",
-    "<",
-    "<=",
-    ">",
-    ">=",
-    "between",
-    "in",
-    "not in",
-    "contains",
-    "starts_with",
-    "regex",
-    "is_null",
-    "not_null",
-)
+# FILTER_OPS (from the operator table) is re-exported: it is the spec's vocabulary.
 AGGREGATE_FUNCTIONS = ("count", "min", "max", "mean", "sum")
 JOIN_KINDS = ("inner", "left", "outer")
 MATCH_MODES = ("all", "any")
-MAX_PAGE_SIZE = 10_000
 MAX_SAMPLES = 10
 # Bounds that keep a hostile spec (or URL) cheap to reject and to compile.
 _MAX_ITEMS = 200
 _MAX_TEXT = 4_000
 _MAX_TOKEN = 16_000
-_MAX_PAGE = 10**9
-_LIST_OPS = ("in", "not in")
-_NO_VALUE_OPS = ("is_null", "not_null")
 
 
 Scalar = str | int | float | bool | None
@@ -133,11 +114,15 @@ def _names(values: Any, what: str, *, allow_empty: bool = False) -> tuple[str, .
 class Filter:
     """One condition on one column: ``column op value``.
 
-    ``value`` is a scalar for comparisons and text ops, a pair for
-    ``between``, a tuple for ``in`` / ``not in`` and None for ``is_null`` /
-    ``not_null``. Text ops (``contains`` is case-insensitive, ``starts_with``
-    and ``regex`` are not) and comparisons on a media column apply to its uri.
-    ``!=`` and ``not in`` keep rows whose cell is null, like ``not (x = v)``.
+    ``op`` is an operator's name or alias (see :mod:`shanty.query.operators`;
+    an alias is stored as the canonical name, so ``starts_with`` reads back
+    as ``startswith`` and ``regex`` as ``matches``). ``value`` has the
+    operator's shape: a scalar for comparisons and text operators, a pair
+    for ``between``, a tuple for ``in`` / ``not in`` and None for
+    ``is_null`` / ``not_null``. Text operators (``contains`` is
+    case-insensitive, ``startswith`` and ``matches`` are not) and
+    comparisons on a media column apply to its uri. ``!=`` and ``not in``
+    keep rows whose cell is null, like ``not (x = v)``.
     """
 
     column: str
@@ -146,19 +131,19 @@ class Filter:
 
     def __post_init__(self) -> None:
         _check_text(self.column, "A filter's column")
-        if self.op not in FILTER_OPS:
-            raise QueryError(f"Unknown filter operator {self.op!r}; use one of {', '.join(FILTER_OPS)}.")
+        operator = find_operator(self.op)
+        object.__setattr__(self, "op", operator.name)
         what = f"The value of the filter on {self.column!r}"
         value = self.value
-        if self.op in _NO_VALUE_OPS:
+        if operator.shape == "none":
             if value is not None:
                 raise QueryError(f"The {self.op} filter on {self.column!r} takes no value; drop it.")
-        elif self.op == "between" or self.op in _LIST_OPS:
+        elif operator.shape in ("pair", "list"):
             if isinstance(value, str | bytes) or not isinstance(value, Iterable):
                 raise QueryError(f"{what} must be a list for {self.op!r}, not {value!r}.")
             items = tuple(_check_scalar(v, what) for v in value)
-            if self.op == "between" and len(items) != 2:
-                raise QueryError(f"{what} must be two bounds [low, high] for 'between'.")
+            if operator.shape == "pair" and len(items) != 2:
+                raise QueryError(f"{what} must be two bounds [low, high] for {self.op!r}.")
             if len(items) > _MAX_ITEMS:
                 raise QueryError(f"{what} lists {len(items)} values; use at most {_MAX_ITEMS}.")
             if any(v is None for v in items):
@@ -228,8 +213,10 @@ class GroupBy:
 class Join:
     """Join the main table with the table named ``source`` on same-named key columns.
 
-    Key columns appear once, unprefixed (coalesced for outer joins); every
-    other column is named ``<table name>.<column>``, e.g. ``synth.audio``.
+    ``source`` is a key of the sources given to the run. Key columns appear
+    once, unprefixed (coalesced for outer joins); every other column is
+    named ``<source>.<column>``, e.g. ``synth.audio`` (the naming lives in
+    :mod:`shanty.query.relation`: :func:`~shanty.query.relation.relation_schema`).
     """
 
     source: str
@@ -248,11 +235,12 @@ class Query:
     """Everything the table view asks for; the defaults show page 1 of the whole table.
 
     ``filters`` (combined by ``match``) and ``expression`` (see
-    :mod:`shanty.expr`) are ANDed and apply to rows, before any grouping or
-    after the join (so joined columns are named ``table.column``). ``sort``
-    names result columns (group keys and aggregate names when grouping);
-    rows that tie keep table order. ``columns`` picks and orders the result
-    columns. Pages are 1-based.
+    :mod:`shanty.query.expr`) are ANDed and apply to rows, before any grouping
+    or after the join (so joined columns are named ``table.column``, see
+    :func:`shanty.query.relation.relation_schema`). ``sort`` names result
+    columns (group keys and aggregate names when grouping); rows that tie
+    keep table order. ``columns`` picks and orders the result columns. Pages
+    are 1-based (see :func:`shanty.query.paging.check_page`).
     """
 
     filters: tuple[Filter, ...] = ()
@@ -282,12 +270,12 @@ class Query:
             raise QueryError("Query join must be a Join value.")
         if self.columns is not None:
             object.__setattr__(self, "columns", _names(self.columns, "Query columns"))
-        _check_int(self.page, "The page number", 1, _MAX_PAGE)
-        _check_int(self.page_size, "The page size", 1, MAX_PAGE_SIZE)
+        check_page(self.page, self.page_size)
 
     @property
     def offset(self) -> int:
-        return (self.page - 1) * self.page_size
+        """How many result rows come before this page."""
+        return page_offset(self.page, self.page_size)
 
     # --- plain dict ---------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -405,50 +393,28 @@ def _items(data: Any, what: str) -> list[Any]:
 
 @dataclass(frozen=True)
 class TableSchema:
-    """Columns of one table in file order (name -> DuckDB type) and its media columns (name -> kind)."""
+    """Columns of one table in file order (name -> DuckDB type) and its media columns (name -> kind).
+
+    ``sources`` maps each column of a joined schema (see
+    :func:`shanty.query.relation_schema`) to the source table it comes from;
+    it is empty for a single table.
+    """
 
     columns: Mapping[str, str]
     media: Mapping[str, str] = field(default_factory=dict)
+    sources: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def coerce(cls, value: TableSchema | Mapping[str, str]) -> TableSchema:
         """Accept a TableSchema or a bare ``{column: type}`` mapping (no media columns)."""
         return value if isinstance(value, TableSchema) else cls(dict(value))
 
+    @property
+    def kinds(self) -> Mapping[str, str]:
+        """Column -> kind (number, text, bool, date, timestamp, time, media, null or other), in file order.
 
-@dataclass(frozen=True)
-class SourceParam:
-    """Placeholder parameter for the Parquet path of source ``name``; see :func:`bind_sources`."""
-
-    name: str
-
-
-class CompiledSQL(NamedTuple):
-    """One DuckDB statement and its positional ``$n`` parameters."""
-
-    sql: str
-    params: tuple[Any, ...]
-
-
-def bind_sources(params: Iterable[Any], paths: Mapping[str, Any]) -> list[Any]:
-    """Replace every :class:`SourceParam` with the path of its table, ready for ``execute``."""
-    return [str(paths[p.name]) if isinstance(p, SourceParam) else p for p in params]
-
-
-def compile_query(spec: Query, schemas: Mapping[str, TableSchema | Mapping[str, str]]) -> CompiledSQL:
-    """SQL for the requested page of ``spec`` over ``schemas`` (name -> schema; the first is the main table).
-
-    Identifiers are checked against the schemas (unknown -> QueryError with
-    close matches) and quoted; user values, including the Parquet paths
-    (:class:`SourceParam`), are bound parameters.
-    """
-    from .compile import plan_query  # querycompile builds on this module's types
-
-    return plan_query(spec, schemas).page
-
-
-def compile_count(spec: Query, schemas: Mapping[str, TableSchema | Mapping[str, str]]) -> CompiledSQL:
-    """SQL returning one number: the rows matching ``spec`` (or the groups, when it groups)."""
-    from .compile import plan_query
-
-    return plan_query(spec, schemas).count
+        What a widget needs to know about a column: which can be averaged
+        (``number``), which hold media, which a value typed as text must be
+        converted for (see :func:`shanty.query.operators.parse_filter_text`).
+        """
+        return MappingProxyType({c: kind_of_type(t, self.media.get(c)) for c, t in self.columns.items()})

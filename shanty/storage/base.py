@@ -1,9 +1,19 @@
-"""The storage Protocol every URI scheme implements.
+"""The storage Protocol every URI scheme implements, and the optional capabilities some add.
 
 One small interface serves two jobs: *referencing* (list objects with their
 checksum metadata, fetch one at a recorded version) and *holding a registry*
 (read, write and create-if-absent small objects under a root). Backends
 raise :mod:`shanty.errors` exceptions with one plain sentence each.
+
+Optional capabilities are separate Protocols, so the core stays small and a
+new scheme need not offer them; ask for them through the functions of
+:mod:`shanty.storage` (``local_path``, ``open_range``, ``lists_metadata_only``):
+
+* :class:`LocalPaths`: the object is a file on this machine (``file://``);
+* :class:`RangedReads`: bytes ``[start, end)`` of one object version, streamed;
+* ``metadata_listing = True``: listing a folder reads metadata only, so one
+  listing is cheaper than a stat per object (buckets, not local folders,
+  whose listing hashes every file).
 """
 
 from __future__ import annotations
@@ -14,26 +24,28 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from ..progress import Progress
+from .stream import ByteStream
 
-__all__ = ["ObjectInfo", "Storage"]
+__all__ = ["LocalPaths", "ObjectInfo", "RangedReads", "Storage"]
 
 
 @dataclass(frozen=True)
 class ObjectInfo:
     """One stored object as seen by a listing, without its bytes.
 
-    ``relpath`` is the object's path below the listed prefix (its basename when
-    a single object was named); it becomes the manifest entry path.
-    ``version`` is the S3 VersionId / GCS generation, None when unversioned.
-    ``extra`` holds checksum and descriptive metadata (etag, md5, crc32c,
-    last_modified, content_type) as strings.
+    ``uri`` is the object's unpinned URI. ``relpath`` is its path below the
+    listed prefix (its basename when a single object was named); it becomes
+    the manifest entry path. ``object_version`` is the S3 VersionId / GCS
+    generation, None when unversioned. ``extra`` holds checksum and
+    descriptive metadata (etag, md5, crc32c, last_modified, content_type) as
+    strings.
     """
 
     uri: str
     relpath: str
     size: int
     digest: str
-    version: str | None = None
+    object_version: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -58,11 +70,11 @@ class Storage(Protocol):
         ...
 
     def stat(self, uri: str, version: str | None = None) -> ObjectInfo | None:
-        """The object's current metadata (at ``version`` if given), or None if absent."""
+        """The object's current metadata (at ``version``, else the URI's pin, if given), or None if absent."""
         ...
 
     def download(self, uri: str, version: str | None, dest: Path) -> None:
-        """Write the object's bytes (at ``version`` if given) to ``dest``."""
+        """Write the object's bytes (at ``version`` if given) to ``dest``. NotFoundError when it is gone."""
         ...
 
     def read_bytes(self, uri: str) -> bytes:
@@ -89,6 +101,34 @@ class Storage(Protocol):
         """A URL a browser can GET for ``expires_in`` seconds, at ``version``.
 
         None when the store has no such URLs (``file://``: the app streams
-        those itself behind its own signed token).
+        those itself behind its own signed token) or these credentials cannot
+        sign them.
+        """
+        ...
+
+
+@runtime_checkable
+class LocalPaths(Protocol):
+    """Optional capability: objects that are files on this machine."""
+
+    def local_path(self, uri: str) -> Path | None:
+        """The file behind ``uri`` (which may not exist), or None when ``uri`` has none."""
+        ...
+
+
+@runtime_checkable
+class RangedReads(Protocol):
+    """Optional capability: stream part of one object version without fetching the rest."""
+
+    def open_range(self, uri: str, version: str | None, start: int, end: int, *, etag: str | None = None) -> ByteStream:
+        """Bytes ``[start, end)`` (``0 <= start <= end``) of the object at ``version`` (else the URI's pin,
+        else the current object).
+
+        The first request is made here, so a missing object raises
+        NotFoundError before any byte is sent on. ``etag`` is the ETag
+        recorded for an object without a version: a backend that can make the
+        read conditional on it (S3: If-Match) raises NotFoundError for a
+        replaced object instead of reading other bytes. The stream yields
+        exactly ``end - start`` bytes or raises StorageError.
         """
         ...

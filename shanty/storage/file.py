@@ -12,6 +12,7 @@ import hashlib
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +21,9 @@ from ..digests import md5_b64_file
 from ..errors import InvalidInputError, NotFoundError, StorageError
 from ..progress import Progress
 from .base import ObjectInfo
-from .location import parse_uri
+from .budget import ListingBudget, check_max_objects
+from .location import parse_location
+from .stream import ByteStream
 
 __all__ = ["FileStorage"]
 
@@ -29,14 +32,15 @@ BATCH = 256  # files per task: a future per file costs more than hashing a small
 PARALLEL_MIN_AVG_BYTES = 256 * 1024
 
 
-def _path(uri: str) -> Path:
-    parsed = parse_uri(uri)
-    if parsed.scheme != "file":
-        raise InvalidInputError(f"{uri!r} is not a file:// URI.")
-    return Path(parsed.key)
-
-
 _SMALL = 1 << 20
+_CHUNK = 256 * 1024  # ranged reads: a player's request is served in a few reads
+
+
+def _path(uri: str) -> Path:
+    location = parse_location(uri)
+    if location.scheme != "file":
+        raise InvalidInputError(f"{uri!r} is not a file:// URI.")
+    return Path(location.key)
 
 
 def _info(path: str, relpath: str, checksum: bool = True) -> ObjectInfo:
@@ -54,14 +58,13 @@ def _info(path: str, relpath: str, checksum: bool = True) -> ObjectInfo:
         relpath=relpath,
         size=stat.st_size,
         digest=digest,
-        version=None,
+        object_version=None,
         extra={"last_modified": datetime.fromtimestamp(stat.st_mtime, UTC).isoformat()},
     )
 
 
-def _walk(root: str, max_objects: int | None) -> tuple[list[tuple[str, str]], int]:
+def _walk(root: str, budget: ListingBudget[tuple[str, str]]) -> tuple[list[tuple[str, str]], int]:
     """(absolute path, relative POSIX path) of every regular file below ``root``, sorted; and their total size."""
-    found: list[tuple[str, str]] = []
     total = 0
     stack = [(root, "")]
     while stack:
@@ -73,29 +76,23 @@ def _walk(root: str, max_objects: int | None) -> tuple[list[tuple[str, str]], in
                 if not item.is_symlink():
                     stack.append((item.path, f"{rel}{item.name}/"))
             elif item.is_file():  # skips broken symlinks, sockets, fifos
-                found.append((item.path, rel + item.name))
+                budget.add([(item.path, rel + item.name)])
                 total += item.stat().st_size
-                if max_objects is not None and len(found) > max_objects:
-                    raise InvalidInputError(
-                        f"{root} holds more than max_objects={max_objects} files; "
-                        "raise max_objects or reference a narrower folder."
-                    )
-    found.sort(key=lambda pair: pair[1])
-    return found, total
+    return sorted(budget.items, key=lambda pair: pair[1]), total
 
 
 class FileStorage:
-    """Storage over the local file system."""
+    """Storage over the local file system; also offers ``local_path`` and ``open_range``."""
 
     scheme = "file"
 
     def list_objects(
         self, uri: str, *, max_objects: int | None = None, checksum: bool = True, progress: Progress | None = None
     ) -> list[ObjectInfo]:
+        """See :meth:`Storage.list_objects`; digests are read from the bytes unless ``checksum=False``."""
         root = _path(uri)
+        check_max_objects(max_objects, uri)
         if root.is_file():
-            if max_objects is not None and max_objects < 1:
-                raise InvalidInputError(f"max_objects={max_objects} allows no file; pass at least 1.")
             info = _info(str(root), root.name, checksum)
             if progress:
                 progress.set_total(1)
@@ -106,7 +103,7 @@ class FileStorage:
                 f"Nothing exists at {uri}; check the path (a folder is referenced with all files below it)."
             )
         try:
-            files, total_bytes = _walk(str(root), max_objects)
+            files, total_bytes = _walk(str(root), ListingBudget(uri, max_objects, None, narrower="folder"))
         except PermissionError as exc:
             raise StorageError(f"Permission denied while listing {uri}: {exc.filename}; fix its permissions.") from exc
         if not files:
@@ -136,12 +133,14 @@ class FileStorage:
             ) from exc
 
     def stat(self, uri: str, version: str | None = None) -> ObjectInfo | None:
+        """See :meth:`Storage.stat`; ``version`` is ignored (files have none)."""
         path = _path(uri)
         if not path.is_file():
             return None
         return _info(str(path), path.name)
 
     def download(self, uri: str, version: str | None, dest: Path) -> None:
+        """Copy the file to ``dest``; ``version`` is ignored (files have none)."""
         source = _path(uri)
         try:
             shutil.copyfile(source, dest)
@@ -149,6 +148,7 @@ class FileStorage:
             raise NotFoundError(f"{uri} no longer exists.") from exc
 
     def read_bytes(self, uri: str) -> bytes:
+        """See :meth:`Storage.read_bytes`."""
         try:
             return _path(uri).read_bytes()
         except (FileNotFoundError, NotADirectoryError) as exc:
@@ -164,11 +164,13 @@ class FileStorage:
         return temp
 
     def write_bytes(self, uri: str, data: bytes) -> None:
+        """Write through a temp file and an atomic rename (creating folders as needed)."""
         path = _path(uri)
         temp = self._temp_beside(path, data)
         os.replace(temp, path)  # atomic: readers see the old or the new file
 
     def create_if_absent(self, uri: str, data: bytes) -> bool:
+        """See :meth:`Storage.create_if_absent`."""
         # Write the full content to a temp file, then hard-link it into place:
         # link() fails if the name exists, so the claim and the content land in
         # one atomic step and a killed writer leaves only an ignored temp file.
@@ -183,9 +185,11 @@ class FileStorage:
             temp.unlink(missing_ok=True)
 
     def exists(self, uri: str) -> bool:
+        """Whether a regular file is at ``uri``."""
         return _path(uri).is_file()
 
     def list_names(self, uri: str) -> list[str]:
+        """See :meth:`Storage.list_names`; hidden names (temp files) are left out, a missing folder is empty."""
         path = _path(uri)
         try:
             return sorted(name for name in os.listdir(path) if not name.startswith("."))
@@ -193,4 +197,26 @@ class FileStorage:
             return []
 
     def signed_url(self, uri: str, version: str | None, expires_in: int) -> str | None:
-        return None  # local files are served by the app's own signed media route
+        """None: local files are served by the app's own signed media route."""
+        return None
+
+    # --- optional capabilities -----------------------------------------------------
+    def local_path(self, uri: str) -> Path | None:
+        """The file ``uri`` names (it may not exist)."""
+        return _path(uri)
+
+    def open_range(self, uri: str, version: str | None, start: int, end: int, *, etag: str | None = None) -> ByteStream:
+        """See :meth:`RangedReads.open_range`; ``version`` and ``etag`` are ignored (files have neither)."""
+        try:
+            handle = open(_path(uri), "rb")  # noqa: SIM115 - closed by the ByteStream
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
+            raise NotFoundError(f"{uri} no longer exists.") from exc
+        handle.seek(start)
+
+        def chunks() -> Iterator[bytes]:
+            left = end - start
+            while left > 0 and (chunk := handle.read(min(_CHUNK, left))):
+                left -= len(chunk)
+                yield chunk
+
+        return ByteStream(chunks(), handle.close, end - start)

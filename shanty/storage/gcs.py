@@ -2,8 +2,10 @@
 
 Listing never downloads. An object's digest is its base64 MD5 (W&B's GCS
 digest); composite objects have no MD5, so theirs is ``crc32c:<base64>`` and
-``extra["crc32c"]`` lets a download verify them. ``version`` is the object's
-generation, and ``gs://bucket/key#<generation>`` pins one (as gsutil does).
+``extra["crc32c"]`` lets a download verify them. ``object_version`` is the
+object's generation, and ``gs://bucket/key#<generation>`` pins one (as gsutil
+does). Ranged reads fetch the asked bytes of that generation in chunks of a
+few MiB, one ranged download each, never the whole object.
 
 Credentials are found the way Google's tools find them: anonymous against the
 emulator, else Application Default Credentials, else an anonymous client that
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-import re
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -38,25 +39,26 @@ from ..errors import InvalidInputError, NotFoundError, StorageError
 from ..progress import Progress
 from ..settings import settings
 from .base import ObjectInfo
-from .location import parse_uri
+from .budget import ListingBudget, check_max_objects
+from .location import parse_location
+from .stream import ByteStream
 
 __all__ = ["GCSStorage"]
 
-_PIN = re.compile(r"^(.*)#(\d+)$")
 _LIST_FIELDS = "items(name,size,md5Hash,crc32c,etag,generation,updated,contentType),prefixes,nextPageToken"
 _NAME_FIELDS = "items(name),prefixes,nextPageToken"
 _MAX_SIGNED_SECONDS = 7 * 24 * 3600  # the V4 signature limit
 _DOWN = (requests.RequestException, ConnectionError, auth_errors.TransportError, api_errors.RetryError)
+_RANGE_CHUNK = 4 << 20  # bytes per ranged download: few requests, little memory per relayed stream
 
 
 def _split(uri: str) -> tuple[str, str, int | None]:
     """``(bucket, key, pinned generation or None)`` of a ``gs://`` URI."""
-    parsed = parse_uri(uri)
-    if parsed.scheme != "gs":
+    location = parse_location(uri)
+    if location.scheme != "gs":
         raise InvalidInputError(f"{uri!r} is not a gs:// URI.")
-    if match := _PIN.match(parsed.key):
-        return parsed.bucket, match.group(1), int(match.group(2))
-    return parsed.bucket, parsed.key, None
+    pinned = location.object_version
+    return location.bucket, location.key, None if pinned is None else int(pinned)
 
 
 def _split_object(uri: str) -> tuple[str, str, int | None]:
@@ -89,7 +91,7 @@ def _info(blob: storage.Blob, bucket: str, relpath: str) -> ObjectInfo:
         size=blob.size or 0,
         # GCS stores a CRC32C for every object but an MD5 only for non-composite ones.
         digest=blob.md5_hash or f"crc32c:{blob.crc32c}",
-        version=str(blob.generation),
+        object_version=str(blob.generation),
         extra={k: v for k, v in extra.items() if v},
     )
 
@@ -102,32 +104,11 @@ def _request_options(seconds: float | None) -> dict[str, object]:
     return {"retry": DEFAULT_RETRY.with_timeout(seconds), "timeout": min(60.0, seconds)}
 
 
-class _Budget:
-    """Shared by concurrent listing workers: counts against max_objects, feeds progress, holds the stop flag."""
-
-    def __init__(self, uri: str, max_objects: int | None, progress: Progress | None):
-        self.uri, self.max_objects, self.progress = uri, max_objects, progress
-        self.count = 0
-        self.stopped = False
-        self._lock = threading.Lock()
-
-    def take(self, n: int) -> None:
-        with self._lock:
-            self.count += n
-            over = self.max_objects is not None and self.count > self.max_objects
-        if over:
-            raise InvalidInputError(
-                f"{self.uri} holds more than max_objects={self.max_objects} objects; "
-                "raise max_objects or reference a narrower prefix."
-            )
-        if n and self.progress:
-            self.progress.advance(n)
-
-
 class GCSStorage:
-    """Storage over Google Cloud Storage; thread-safe (one client per thread)."""
+    """Storage over Google Cloud Storage; thread-safe (one client per thread). Also offers ``open_range``."""
 
     scheme = "gs"
+    metadata_listing = True  # a listing carries checksums and generations: no object is read
     page_size = 1000  # objects per listing request (the API maximum)
     workers = 16  # concurrent sub-prefix listings
 
@@ -219,8 +200,7 @@ class GCSStorage:
     ) -> list[ObjectInfo]:
         """See :meth:`Storage.list_objects`; ``checksum`` is moot: GCS metadata always holds checksums."""
         bucket, key, pinned = _split(uri)
-        if max_objects is not None and max_objects < 1:
-            raise InvalidInputError(f"max_objects={max_objects} allows no object; pass at least 1.")
+        check_max_objects(max_objects, uri)
         with self._mapped(bucket):
             if key and not key.endswith("/"):
                 blob = self._get(bucket, key, pinned)
@@ -235,7 +215,7 @@ class GCSStorage:
                         "without versioning, so reference the current object instead."
                     )
                 key += "/"
-            found = self._list_tree(bucket, key, _Budget(uri, max_objects, progress))
+            found = self._list_tree(bucket, key, ListingBudget(uri, max_objects, progress))
         if not found:
             raise NotFoundError(
                 f"Nothing exists at {uri}; check the bucket and prefix (a prefix is referenced with all objects below it)."
@@ -244,23 +224,21 @@ class GCSStorage:
             progress.set_total(len(found))
         return sorted(found, key=lambda info: info.relpath)
 
-    def _list_tree(self, bucket: str, root: str, budget: _Budget) -> list[ObjectInfo]:
+    def _list_tree(self, bucket: str, root: str, budget: ListingBudget[ObjectInfo]) -> list[ObjectInfo]:
         """Every object below ``root``: the first levels with a delimiter, then the branches concurrently."""
-        found: list[ObjectInfo] = []
         branches = [root]
         while len(branches) == 1:  # a single branch gains nothing from threads: look one level deeper
-            objects, branches = self._list_pages(bucket, branches[0], root, budget, delimiter="/")
-            found += objects
+            branches = self._list_pages(bucket, branches[0], root, budget, delimiter="/")
         if branches:
             with ThreadPoolExecutor(min(self.workers, len(branches))) as pool:
-                for objects, _ in pool.map(lambda prefix: self._list_pages(bucket, prefix, root, budget), branches):
-                    found += objects
-        return found
+                list(pool.map(lambda prefix: self._list_pages(bucket, prefix, root, budget), branches))
+        return budget.items
 
     def _list_pages(
-        self, bucket: str, prefix: str, root: str, budget: _Budget, delimiter: str | None = None
-    ) -> tuple[list[ObjectInfo], list[str]]:
-        """Objects below ``prefix`` (one level if ``delimiter``) and the sub-prefixes seen; relpaths from ``root``."""
+        self, bucket: str, prefix: str, root: str, budget: ListingBudget[ObjectInfo], delimiter: str | None = None
+    ) -> list[str]:
+        """Add the objects below ``prefix`` (one level if ``delimiter``) to ``budget``, relpaths from ``root``;
+        returns the sub-prefixes seen."""
         pages = self._client().list_blobs(
             bucket,
             prefix=prefix,
@@ -269,21 +247,21 @@ class GCSStorage:
             page_size=self.page_size,
             **self._call,
         )
-        objects: list[ObjectInfo] = []
         try:
             for page in pages.pages:
                 if budget.stopped:
                     break
                 # Zero-byte "folder" markers (names ending in /) are not content.
-                infos = [_info(blob, bucket, blob.name[len(root) :]) for blob in page if not blob.name.endswith("/")]
-                budget.take(len(infos))
-                objects += infos
+                budget.add(
+                    [_info(blob, bucket, blob.name[len(root) :]) for blob in page if not blob.name.endswith("/")]
+                )
         except BaseException:
-            budget.stopped = True  # the listing fails as a whole: let the other workers stop
+            budget.halt()  # the listing fails as a whole: let the other workers stop
             raise
-        return objects, sorted(pages.prefixes)
+        return sorted(pages.prefixes)
 
     def stat(self, uri: str, version: str | None = None) -> ObjectInfo | None:
+        """See :meth:`Storage.stat` (one metadata request)."""
         bucket, key, pinned = _split(uri)
         if not key:
             return None  # a bucket is not an object
@@ -304,11 +282,7 @@ class GCSStorage:
                     # client's own check is off because shanty verifies every download itself.
                     blob.download_to_file(handle, raw_download=True, checksum=None, **self._call)
             except api_errors.NotFound as exc:
-                at = f" at generation {generation}" if generation else ""
-                raise NotFoundError(
-                    f"gs://{bucket}/{key}{at} no longer exists; it was deleted or overwritten "
-                    "(enable object versioning on the bucket to keep old generations)."
-                ) from exc
+                raise NotFoundError(f"{self._gone(bucket, key, generation)}.") from exc
 
     def signed_url(self, uri: str, version: str | None, expires_in: int) -> str | None:
         """A V4 signed URL for that generation; a plain URL for anonymous clients.
@@ -347,6 +321,7 @@ class GCSStorage:
 
     # --- holding a registry ------------------------------------------------------
     def read_bytes(self, uri: str) -> bytes:
+        """See :meth:`Storage.read_bytes`."""
         bucket, key, _ = _split_object(uri)
         with self._mapped(bucket):
             try:
@@ -357,6 +332,7 @@ class GCSStorage:
                 ) from exc
 
     def write_bytes(self, uri: str, data: bytes) -> None:
+        """See :meth:`Storage.write_bytes` (one upload)."""
         bucket, key, _ = _split_object(uri)
         with self._mapped(bucket):
             # An upload becomes visible whole when it completes; writing the same bytes twice is
@@ -364,6 +340,7 @@ class GCSStorage:
             self._blob(bucket, key).upload_from_string(data, **self._call)
 
     def create_if_absent(self, uri: str, data: bytes) -> bool:
+        """Upload with ``if_generation_match=0``: GCS lets exactly one concurrent creator win."""
         # If a retried attempt finds the object its own lost-response first attempt created, this
         # reports False; the registry copes, since its appends re-read the log and see the record.
         bucket, key, _ = _split_object(uri)
@@ -375,6 +352,7 @@ class GCSStorage:
         return True
 
     def exists(self, uri: str) -> bool:
+        """See :meth:`Storage.exists`; a bucket is not an object."""
         bucket, key, _ = _split(uri)
         if not key:
             return False  # a bucket is not an object
@@ -382,6 +360,7 @@ class GCSStorage:
             return self._blob(bucket, key).exists(**self._call)
 
     def list_names(self, uri: str) -> list[str]:
+        """See :meth:`Storage.list_names` (a delimiter listing)."""
         bucket, key, _ = _split(uri)
         prefix = key.strip("/") + "/" if key.strip("/") else ""
         with self._mapped(bucket):
@@ -390,3 +369,49 @@ class GCSStorage:
             names.update(sub[len(prefix) :].rstrip("/") for sub in pages.prefixes)
         names.discard("")  # the folder marker of the prefix itself
         return sorted(names)
+
+    # --- ranged reads ----------------------------------------------------------------
+    def open_range(self, uri: str, version: str | None, start: int, end: int, *, etag: str | None = None) -> ByteStream:
+        """See :meth:`RangedReads.open_range`: ranged downloads of the generation, a few MiB each, the first
+        one made here. ``etag`` is not needed: every GCS object has a generation."""
+        bucket, key, pinned = _split_object(uri)
+        generation = _generation(uri, version, pinned)
+        if start == end:  # no bytes to read, but the object must still be there
+            with self._mapped(bucket):
+                if self._get(bucket, key, generation) is None:
+                    raise NotFoundError(f"{self._gone(bucket, key, generation)}.")
+            return ByteStream.empty()
+        blob = self._blob(bucket, key, generation)
+
+        def fetch(position: int, stop: int) -> bytes:
+            with self._mapped(bucket):
+                try:
+                    # Raw bytes as stored, as download() reads them; a range has no checksum to verify.
+                    return blob.download_as_bytes(
+                        start=position, end=stop - 1, raw_download=True, checksum=None, **self._call
+                    )
+                except api_errors.NotFound as exc:
+                    raise NotFoundError(f"{self._gone(bucket, key, generation)}.") from exc
+                except api_errors.RequestRangeNotSatisfiable:
+                    return b""  # the object ends before ``position``: the stream reports it short
+
+        first = fetch(start, min(end, start + _RANGE_CHUNK))
+
+        def chunks() -> Iterator[bytes]:
+            chunk, position = first, start
+            while chunk:
+                yield chunk
+                position += len(chunk)
+                stop = min(end, position + _RANGE_CHUNK)
+                # A chunk shorter than asked is the object's end: no request past it.
+                chunk = fetch(position, stop) if position < end and len(chunk) == _RANGE_CHUNK else b""
+
+        return ByteStream(chunks(), lambda: None, end - start)
+
+    @staticmethod
+    def _gone(bucket: str, key: str, generation: int | None) -> str:
+        at = f" at generation {generation}" if generation else ""
+        return (
+            f"gs://{bucket}/{key}{at} no longer exists; it was deleted or overwritten "
+            "(enable object versioning on the bucket to keep old generations)"
+        )

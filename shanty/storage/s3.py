@@ -2,7 +2,9 @@
 
 Listing never downloads: an object's digest is its ETag (quotes stripped, as
 W&B records it) and its version the VersionId. ``s3://b/k?versionId=V`` pins
-one version of one object.
+one version of one object. Ranged reads are GetObject with a Range header,
+at the recorded VersionId, or If-Match on the recorded ETag when the bucket
+keeps no versions (so a replaced object is refused, not served).
 
 Configuration is the usual one: boto3's credential chain, region and
 ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_S3`` (read by boto3 itself), plus
@@ -15,18 +17,15 @@ attempts, mode ``AWS_RETRY_MODE``, default standard).
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 import boto3
 from botocore import UNSIGNED
@@ -44,7 +43,9 @@ from ..errors import ConflictError, InvalidInputError, NotFoundError, ShantyErro
 from ..progress import Progress
 from ..settings import DEFAULT_S3_MAX_ATTEMPTS, settings
 from .base import ObjectInfo
-from .location import parse_uri
+from .budget import ListingBudget, check_max_objects
+from .location import Location, parse_location
+from .stream import ByteStream
 
 __all__ = ["S3Storage"]
 
@@ -55,7 +56,7 @@ POOL_CONNECTIONS = 64  # listing workers plus download and registry thread pools
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600  # SigV4's limit
 CONFLICT_ATTEMPTS = 8
 _CHUNK = 1 << 20
-_PIN = re.compile(r"^(?P<key>.*)\?versionId=(?P<version>[^&#?/]+)$")
+_RANGE_CHUNK = 256 * 1024  # relayed ranges: small reads keep a slow client from holding much memory
 _CREDENTIAL_CODES = {
     "InvalidAccessKeyId",
     "SignatureDoesNotMatch",
@@ -66,26 +67,16 @@ _CREDENTIAL_CODES = {
 _MISSING_CODES = {"NoSuchKey", "NoSuchVersion", "NotFound", "404"}
 
 
-@dataclass(frozen=True)
-class _Loc:
-    """A bucket, a key (maybe empty) and the object version to use (pinned or asked for)."""
-
-    bucket: str
-    key: str
-    version: str | None = None
-
-    @property
-    def uri(self) -> str:
-        return f"s3://{self.bucket}/{self.key}" if self.key else f"s3://{self.bucket}"
-
-
-def _loc(uri: str, version: str | None = None) -> _Loc:
-    parsed = parse_uri(uri)
-    if parsed.scheme != "s3":
+def _loc(uri: str, version: str | None = None) -> Location:
+    """The location of ``uri`` at ``version`` (else its pinned version)."""
+    location = parse_location(uri)
+    if location.scheme != "s3":
         raise InvalidInputError(f"{uri!r} is not an s3:// URI.")
-    pin = _PIN.match(parsed.key)
-    key, pinned = (pin["key"], unquote(pin["version"])) if pin else (parsed.key, None)
-    return _Loc(parsed.bucket, key, version or pinned)
+    return location.at(version)
+
+
+def _version_args(loc: Location) -> dict[str, str]:
+    return {"VersionId": loc.object_version} if loc.object_version else {}
 
 
 def _version(version_id: str | None) -> str | None:
@@ -113,34 +104,15 @@ def _is_folder_marker(entry: dict[str, Any]) -> bool:
     return entry["Key"].endswith("/") and entry["Size"] == 0
 
 
-class _Listing:
-    """One prefix listing: collects current objects from any thread, enforces max_objects, feeds progress."""
-
-    def __init__(self, loc: _Loc, max_objects: int | None, progress: Progress | None):
-        self.loc, self.max_objects, self.progress = loc, max_objects, progress
-        self.entries: list[dict[str, Any]] = []
-        self.stop = threading.Event()  # set on failure: the other workers quit after their current page
-        self._lock = threading.Lock()
-
-    def take(self, entries: list[dict[str, Any]]) -> None:
-        kept = [e for e in entries if not _is_folder_marker(e)]
-        with self._lock:
-            self.entries.extend(kept)
-            too_many = self.max_objects is not None and len(self.entries) > self.max_objects
-        if too_many:
-            self.stop.set()
-            raise InvalidInputError(
-                f"{self.loc.uri} holds more than max_objects={self.max_objects} objects; "
-                "raise max_objects or reference a narrower prefix of the bucket."
-            )
-        if self.progress:
-            self.progress.advance(len(kept))
+def _take(listing: ListingBudget[dict[str, Any]], entries: list[dict[str, Any]]) -> None:
+    listing.add([e for e in entries if not _is_folder_marker(e)])
 
 
 class S3Storage:
-    """Storage over S3; one lazily built boto3 client shared by all threads."""
+    """Storage over S3; one lazily built boto3 client shared by all threads. Also offers ``open_range``."""
 
     scheme = "s3"
+    metadata_listing = True  # a listing carries ETags and versions: no object is read
 
     def __init__(self) -> None:
         self._client: Any = None
@@ -171,7 +143,7 @@ class S3Storage:
 
     # --- errors ------------------------------------------------------------------
     @contextmanager
-    def _errors(self, loc: _Loc) -> Iterator[None]:
+    def _errors(self, loc: Location) -> Iterator[None]:
         """Turn botocore failures into one-sentence shanty errors naming the bucket."""
         try:
             yield
@@ -193,7 +165,7 @@ class S3Storage:
                 "check the AWS configuration (aws configure, AWS_PROFILE, AWS_ACCESS_KEY_ID)."
             ) from exc
 
-    def _client_error(self, exc: ClientError, loc: _Loc) -> ShantyError:
+    def _client_error(self, exc: ClientError, loc: Location) -> ShantyError:
         code = exc.response.get("Error", {}).get("Code", "")
         meta = exc.response.get("ResponseMetadata", {})
         status = meta.get("HTTPStatusCode")
@@ -202,8 +174,12 @@ class S3Storage:
                 f"The S3 bucket {loc.bucket} does not exist; check the name and the endpoint or account it lives in."
             )
         # A version id that is malformed or names a delete marker is as absent as a missing one.
-        if code in _MISSING_CODES or status == 404 or (loc.version and code in {"InvalidArgument", "MethodNotAllowed"}):
-            at = f" at version {loc.version}" if loc.version else ""
+        if (
+            code in _MISSING_CODES
+            or status == 404
+            or (loc.object_version and code in {"InvalidArgument", "MethodNotAllowed"})
+        ):
+            at = f" at version {loc.object_version}" if loc.object_version else ""
             return NotFoundError(
                 f"{loc.uri}{at} does not exist in bucket {loc.bucket}; it was deleted, or check the key."
             )
@@ -272,13 +248,11 @@ class S3Storage:
                 raise
             return False  # both denied: a plain listing still works, without versions
 
-    def _head(self, loc: _Loc, relpath: str) -> ObjectInfo:
-        head = self.client.head_object(
-            Bucket=loc.bucket, Key=loc.key, **({"VersionId": loc.version} if loc.version else {})
-        )
+    def _head(self, loc: Location, relpath: str) -> ObjectInfo:
+        head = self.client.head_object(Bucket=loc.bucket, Key=loc.key, **_version_args(loc))
         return _info(loc.bucket, loc.key, relpath, head, head.get("VersionId"))
 
-    def _single(self, loc: _Loc, versioned: bool) -> ObjectInfo | None:
+    def _single(self, loc: Location, versioned: bool) -> ObjectInfo | None:
         """The object named exactly ``loc.key``, found by a one-key listing (its versions sort first)."""
         if not loc.key or loc.key.endswith("/"):
             return None
@@ -287,13 +261,13 @@ class S3Storage:
             return _info(loc.bucket, loc.key, loc.key.rsplit("/", 1)[-1], objects[0], objects[0].get("VersionId"))
         return None
 
-    def _list_prefix(self, loc: _Loc, root: str, versioned: bool, listing: _Listing) -> None:
+    def _list_prefix(self, loc: Location, root: str, versioned: bool, listing: ListingBudget[dict[str, Any]]) -> None:
         """List every object below ``root``: split it at its first "/" level and list the parts concurrently."""
         level = root
         while True:  # descend through lone sub-folders: splitting one folder gains nothing
             folders = []
             for objects, prefixes in self._pages(loc.bucket, versioned, level, delimiter="/"):
-                listing.take(objects)
+                _take(listing, objects)
                 folders += prefixes
             if len(folders) != 1:
                 break
@@ -307,12 +281,12 @@ class S3Storage:
                 for future in futures:
                     future.result()
             except BaseException:
-                listing.stop.set()
+                listing.halt()
                 pool.shutdown(cancel_futures=True)
                 raise
 
     def _range_tasks(
-        self, bucket: str, versioned: bool, level: str, folders: list[str], listing: _Listing
+        self, bucket: str, versioned: bool, level: str, folders: list[str], listing: ListingBudget[dict[str, Any]]
     ) -> list[Callable[[], None]]:
         """Tasks listing the objects below ``folders``, in contiguous groups of folders.
 
@@ -330,12 +304,12 @@ class S3Storage:
 
             def task(prefix: str = prefix, start_after: str = start_after, stop_at: str | None = stop_at) -> None:
                 for objects, _ in self._pages(bucket, versioned, prefix, start_after=start_after):
-                    if listing.stop.is_set():
+                    if listing.stopped:
                         return
                     inside = [o for o in objects if stop_at is None or o["Key"] < stop_at]
                     if start_after:
                         inside = [o for o in inside if "/" in o["Key"][len(level) :]]
-                    listing.take(inside)
+                    _take(listing, inside)
                     if stop_at is not None and objects and objects[-1]["Key"] >= stop_at:
                         return
 
@@ -347,31 +321,29 @@ class S3Storage:
     ) -> list[ObjectInfo]:
         """See :meth:`Storage.list_objects`; ``checksum`` has no effect (the ETag costs nothing)."""
         loc = _loc(uri)
-        if max_objects is not None and max_objects < 1:
-            raise InvalidInputError(
-                f"max_objects={max_objects} allows no object of bucket {loc.bucket}; pass at least 1."
-            )
+        check_max_objects(max_objects, loc.uri)
         with self._errors(loc):
-            if loc.version is not None:  # a pinned version names one object
+            if loc.object_version is not None:  # a pinned version names one object
                 return _counted([self._head(loc, loc.key.rsplit("/", 1)[-1])], progress)
             versioned = self._versioned(loc.bucket)
             single = self._single(loc, versioned)
             if single is not None:
                 return _counted([single], progress)
             root = loc.key if not loc.key or loc.key.endswith("/") else loc.key + "/"
-            listing = _Listing(loc, max_objects, progress)
+            listing: ListingBudget[dict[str, Any]] = ListingBudget(loc.uri, max_objects, progress)
             self._list_prefix(loc, root, versioned, listing)
-        if not listing.entries:
+        if not listing.items:
             raise NotFoundError(
                 f"Nothing exists at {loc.uri} in bucket {loc.bucket}; check the key or prefix (a prefix means every object below it)."
             )
         if progress:
-            progress.set_total(len(listing.entries))  # known only now: S3 cannot count without listing
-        found = [_info(loc.bucket, e["Key"], e["Key"][len(root) :], e, e.get("VersionId")) for e in listing.entries]
+            progress.set_total(len(listing.items))  # known only now: S3 cannot count without listing
+        found = [_info(loc.bucket, e["Key"], e["Key"][len(root) :], e, e.get("VersionId")) for e in listing.items]
         return sorted(found, key=lambda info: info.relpath)
 
     # --- single objects ------------------------------------------------------------
     def stat(self, uri: str, version: str | None = None) -> ObjectInfo | None:
+        """See :meth:`Storage.stat` (one HEAD request)."""
         loc = _loc(uri, version)
         try:
             with self._errors(loc):
@@ -379,10 +351,8 @@ class S3Storage:
         except NotFoundError:
             return None
 
-    def _get(self, loc: _Loc) -> Any:
-        return self.client.get_object(
-            Bucket=loc.bucket, Key=loc.key, **({"VersionId": loc.version} if loc.version else {})
-        )["Body"]
+    def _get(self, loc: Location) -> Any:
+        return self.client.get_object(Bucket=loc.bucket, Key=loc.key, **_version_args(loc))["Body"]
 
     def download(self, uri: str, version: str | None, dest: Path) -> None:
         """Stream the object (at ``version``, else the URI's pinned version, else the latest) to ``dest``."""
@@ -391,11 +361,13 @@ class S3Storage:
             shutil.copyfileobj(body, out, _CHUNK)
 
     def read_bytes(self, uri: str) -> bytes:
+        """See :meth:`Storage.read_bytes`."""
         loc = _loc(uri)
         with self._errors(loc), closing(self._get(loc)) as body:
             return body.read()
 
     def write_bytes(self, uri: str, data: bytes) -> None:
+        """See :meth:`Storage.write_bytes` (one PutObject: S3 replaces objects atomically)."""
         loc = _loc(uri)
         with self._errors(loc):  # S3 replaces objects atomically
             self.client.put_object(Bucket=loc.bucket, Key=loc.key, Body=data)
@@ -421,9 +393,11 @@ class S3Storage:
         raise ConflictError(f"Concurrent writers kept colliding on {uri} in bucket {loc.bucket}; try again.")
 
     def exists(self, uri: str) -> bool:
+        """See :meth:`Storage.exists`."""
         return self.stat(uri) is not None
 
     def list_names(self, uri: str) -> list[str]:
+        """See :meth:`Storage.list_names` (a delimiter listing)."""
         loc = _loc(uri)
         prefix = loc.key.rstrip("/") + "/" if loc.key else ""
         names: set[str] = set()
@@ -443,6 +417,39 @@ class S3Storage:
             raise InvalidInputError(
                 f"A signed URL for bucket {loc.bucket} must expire in 1 to {MAX_PRESIGN_SECONDS} seconds, not {expires_in}; pick a value in that range."
             )
-        params = {"Bucket": loc.bucket, "Key": loc.key, **({"VersionId": loc.version} if loc.version else {})}
+        params = {"Bucket": loc.bucket, "Key": loc.key, **_version_args(loc)}
         with self._errors(loc):
             return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
+
+    # --- ranged reads ----------------------------------------------------------------
+    def open_range(self, uri: str, version: str | None, start: int, end: int, *, etag: str | None = None) -> ByteStream:
+        """See :meth:`RangedReads.open_range`: one GetObject with a Range (HeadObject for an empty range),
+        at the version, else conditional on ``etag`` (If-Match) when given."""
+        loc = _loc(uri, version)
+        params: dict[str, Any] = {"Bucket": loc.bucket, "Key": loc.key, **_version_args(loc)}
+        if etag and not loc.object_version:
+            params["IfMatch"] = f'"{etag}"'
+        with self._errors(loc):
+            try:
+                if start == end:  # no bytes to read, but the object must still be there
+                    self.client.head_object(**params)
+                    return ByteStream.empty()
+                body = self.client.get_object(**params, Range=f"bytes={start}-{end - 1}")["Body"]
+            except ClientError as exc:
+                failed = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 412
+                if failed or exc.response.get("Error", {}).get("Code") == "PreconditionFailed":
+                    raise NotFoundError(
+                        f"{loc.uri} in bucket {loc.bucket} was replaced after it was recorded; "
+                        "its recorded bytes are gone."
+                    ) from exc
+                raise
+        return ByteStream(self._body_chunks(loc, body), body.close, end - start)
+
+    def _body_chunks(self, loc: Location, body: Any) -> Iterator[bytes]:
+        with self._errors(loc):
+            try:
+                yield from body.iter_chunks(_RANGE_CHUNK)
+            except OSError as exc:  # a connection reset while streaming
+                raise StorageError(
+                    f"The connection to bucket {loc.bucket} broke off while reading {loc.uri}; try again."
+                ) from exc

@@ -1,42 +1,39 @@
-"""Tables inside artifacts: adding them (media become reference entries) and reading them back.
+"""Tables inside artifacts: packing them (media become reference entries) and reading them back.
 
 A table is stored by value as ``<name>.table.parquet``; a joined table as
 ``<name>.joined-table.json`` naming its two table entries and the key.
+Packing is pure: :func:`pack_table` and :func:`pack_joined` return a
+:class:`Packed` (the entries to add and the bytes to store) and the artifact
+stores it with ``Artifact.add_packed``, so this module never touches an
+artifact's insides (and does not import it).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-import uuid
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
-from ..digests import b64_to_hex, md5_b64_bytes
+from ..digests import md5_b64_bytes
 from ..errors import InvalidInputError, MalformedError, NotFoundError
 from ..manifest import Manifest, ManifestEntry, check_entry_path
 from ..progress import ProgressSink
-from ..registry import Registry, cache_dir
-from ..storage import storage_for
 from .references import resolve_media
+from .schema import JOINED_SUFFIX, TABLE_SUFFIX
 from .table import JoinedTable, Table
-
-if TYPE_CHECKING:
-    from ..artifact import Artifact
 
 __all__ = [
     "JOINED_SUFFIX",
     "TABLE_SUFFIX",
-    "add_joined_table",
-    "add_table",
+    "Packed",
     "find_table_entry",
-    "local_entry_file",
-    "read_entry_bytes",
+    "pack_blob",
+    "pack_joined",
+    "pack_table",
+    "parse_joined",
 ]
 
-TABLE_SUFFIX = ".table.parquet"
-JOINED_SUFFIX = ".joined-table.json"
 _READABLE = (TABLE_SUFFIX, JOINED_SUFFIX, ".table.json")
 
 
@@ -44,60 +41,97 @@ def _entry_name(name: str, suffix: str) -> str:
     return check_entry_path(name if name.endswith(suffix) else name + suffix)
 
 
-def add_table(artifact: Artifact, table: Table, name: str, progress_sink: ProgressSink | None = None) -> ManifestEntry:
-    """Add ``table`` to a draft artifact; each media file becomes a reference entry."""
-    known = {e.ref: e for e in artifact.manifest if e.ref is not None}
-    entries = resolve_media(table.media_uris(), known, progress_sink)
-    for entry in entries.values():
-        artifact.manifest.add(entry)
-    bound = table.with_entries({uri: entry.path for uri, entry in entries.items()})
-    data = bound.to_parquet_bytes()
-    entry = ManifestEntry(_entry_name(name, TABLE_SUFFIX), md5_b64_bytes(data), len(data))
-    artifact.manifest.add(entry)
-    artifact._blobs[entry.path] = data
-    artifact._added_tables[id(table)] = entry.path
-    return entry
+@dataclass(frozen=True)
+class Packed:
+    """A table (or joined table) ready to be added to an artifact.
+
+    ``entries`` go into the manifest in order (media references first, the
+    table's own entry last); ``blob`` is stored by value at ``blob_path`` (the
+    last entry) when the artifact is logged. ``table`` is the Table packed
+    (None for a joined table), so the artifact can find it again by identity
+    when a JoinedTable names it.
+    """
+
+    entries: tuple[ManifestEntry, ...]
+    blob_path: str
+    blob: bytes
+    table: Table | None = None
+
+    @property
+    def entry(self) -> ManifestEntry:
+        """The entry of the stored table file itself."""
+        return self.entries[-1]
 
 
-def _table_path_in(artifact: Artifact, table: Table | str) -> str:
+def _blob_entry(name: str, suffix: str, data: bytes) -> ManifestEntry:
+    return ManifestEntry(_entry_name(name, suffix), md5_b64_bytes(data), len(data))
+
+
+def pack_blob(path: str, data: bytes) -> Packed:
+    """``data`` to be stored by value at entry ``path`` (a table file already bound to its entries, as an
+    importer makes it). Raises InvalidInputError for a bad path."""
+    entry = ManifestEntry(check_entry_path(path), md5_b64_bytes(data), len(data))
+    return Packed((entry,), entry.path, data)
+
+
+def pack_table(
+    table: Table, name: str, known_entries: Mapping[str, ManifestEntry], progress_sink: ProgressSink | None = None
+) -> Packed:
+    """Pack ``table`` as ``name.table.parquet``: each media URI becomes a reference entry pinned to
+    its object version (reusing ``known_entries``, keyed by ref, that the artifact already holds)
+    and every cell names its entry.
+
+    Raises NotFoundError when media files are missing and InvalidInputError for a bad name.
+    """
+    entries = resolve_media(table.media_uris(), known_entries, progress_sink)
+    data = table.with_entries({uri: entry.path for uri, entry in entries.items()}).to_parquet_bytes()
+    entry = _blob_entry(name, TABLE_SUFFIX, data)
+    return Packed((*entries.values(), entry), entry.path, data, table)
+
+
+def _table_reference(
+    table: Table | str, entries: Mapping[str, ManifestEntry], added: Mapping[Table, str], owner: str
+) -> tuple[str, list[ManifestEntry]]:
+    """Where a joined table's side lives in the artifact, and the entries to carry over to get it there."""
     if isinstance(table, str):
         for candidate in (table, table + TABLE_SUFFIX):
-            if candidate in artifact.manifest.entries:
-                return candidate
+            if candidate in entries:
+                return candidate, []
         raise NotFoundError(
-            f"The artifact {artifact.name} has no table {table!r}; add it with artifact.add(table, {table!r}) first."
+            f"The artifact {owner} has no table {table!r}; add it with artifact.add(table, {table!r}) first."
         )
-    if id(table) in artifact._added_tables:
-        return artifact._added_tables[id(table)]
+    if table in added:
+        return added[table], []
     if table.source is not None:  # read from a logged version: carry it over with the media it plays
         version, path = table.source
         source = version.manifest.entries
-        for media_path in table.media_entries():
-            artifact.manifest.add(source[media_path])
-        artifact.manifest.add(source[path])
-        return path
+        return path, [*(source[media_path] for media_path in table.media_entries()), source[path]]
     raise InvalidInputError(
         "Add both tables to the artifact (artifact.add(table, name)) before adding the JoinedTable."
     )
 
 
-def add_joined_table(artifact: Artifact, joined: JoinedTable, name: str) -> ManifestEntry:
-    """Add a joined table: a small JSON naming its two tables and the join key."""
-    body = {
-        "_type": "joined-table",
-        "table1": _table_path_in(artifact, joined.table1),
-        "table2": _table_path_in(artifact, joined.table2),
-        "join_key": joined.join_key,
-    }
+def pack_joined(
+    joined: JoinedTable, name: str, entries: Mapping[str, ManifestEntry], added: Mapping[Table, str], owner: str
+) -> Packed:
+    """Pack a joined table as ``name.joined-table.json``: a small JSON naming its two tables and the key.
+
+    Each side is a table name found in ``entries`` (the artifact's manifest),
+    a Table the artifact packed (``added``: Table -> its entry path), or a
+    Table read from a logged version, whose entries are carried over.
+    ``owner`` names the artifact in messages. Raises NotFoundError for an
+    unknown name and InvalidInputError for a Table that was never added.
+    """
+    path1, carried1 = _table_reference(joined.table1, entries, added, owner)
+    path2, carried2 = _table_reference(joined.table2, entries, added, owner)
+    body = {"_type": "joined-table", "table1": path1, "table2": path2, "join_key": joined.join_key}
     data = json.dumps(body, sort_keys=True).encode()
-    entry = ManifestEntry(_entry_name(name, JOINED_SUFFIX), md5_b64_bytes(data), len(data))
-    artifact.manifest.add(entry)
-    artifact._blobs[entry.path] = data
-    return entry
+    entry = _blob_entry(name, JOINED_SUFFIX, data)
+    return Packed((*carried1, *carried2, entry), entry.path, data)
 
 
 def find_table_entry(manifest: Manifest, name: str, owner: str) -> ManifestEntry:
-    """The entry of table ``name`` (with or without its suffix)."""
+    """The entry of table ``name`` (with or without its suffix); NotFoundError listing the tables if none."""
     for candidate in (name, *(name + s for s in _READABLE)):
         if candidate in manifest.entries:
             return manifest.entries[candidate]
@@ -105,42 +139,8 @@ def find_table_entry(manifest: Manifest, name: str, owner: str) -> ManifestEntry
     raise NotFoundError(f"{owner} has no table {name!r}; its tables are: {', '.join(tables) or 'none'}.")
 
 
-def local_entry_file(registry: Registry, entry: ManifestEntry) -> Path:
-    """A local file holding the entry's bytes: the registry's own file when local, else a verified cache copy."""
-    if entry.ref is None:
-        uri = registry.uri(registry.object_key(b64_to_hex(entry.digest)))
-        source_uri, version = uri, None
-    else:
-        source_uri, version = entry.ref, entry.object_version
-    if source_uri.startswith("file://") and entry.ref is None:
-        path = Path(source_uri[len("file://") :])
-        if path.is_file():
-            return path
-        raise NotFoundError(
-            f"The stored copy of {entry.path} is missing from the registry ({path}); the registry is damaged."
-        )
-    cached = (
-        cache_dir()
-        / "objects"
-        / f"{b64_to_hex(entry.digest) if entry.ref is None else uuid.uuid5(uuid.NAMESPACE_URL, f'{entry.ref}#{entry.object_version}#{entry.digest}').hex}"
-    )
-    if not cached.is_file():
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=cached.parent, prefix=".part-")
-        os.close(fd)
-        try:
-            storage_for(source_uri).download(source_uri, version, Path(temp))
-            os.replace(temp, cached)
-        finally:
-            Path(temp).unlink(missing_ok=True)
-    return cached
-
-
-def read_entry_bytes(registry: Registry, entry: ManifestEntry) -> bytes:
-    return local_entry_file(registry, entry).read_bytes()
-
-
 def parse_joined(data: bytes, where: str) -> dict[str, Any]:
+    """The body of a stored joined table (``table1``, ``table2``, ``join_key``); MalformedError if damaged."""
     try:
         body = json.loads(data)
         if body.get("_type") != "joined-table" or not {"table1", "table2", "join_key"} <= body.keys():

@@ -3,13 +3,13 @@
 A table can name thousands of media files. Files that share a folder are
 resolved with one listing of that folder (a listing carries every object's
 checksum and version) instead of one request per file; the rest are looked
-up one by one, in parallel. Local files are always looked up one by one:
+up one by one, in parallel. Only stores whose listings read metadata alone
+(buckets) are listed; local files are always looked up one by one, since
 listing a folder would hash files the table does not use.
 """
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -17,24 +17,24 @@ from concurrent.futures import ThreadPoolExecutor
 from ..errors import NotFoundError
 from ..manifest import ManifestEntry, check_entry_path
 from ..progress import Progress, ProgressSink
-from ..storage import ObjectInfo, storage_for
-from ..storage.location import parse_uri
+from ..storage import ObjectInfo, lists_metadata_only, parse_location, storage_for
 
 __all__ = ["media_entry_path", "resolve_media"]
 
 LIST_THRESHOLD = 8  # files in one folder from which one listing beats single lookups
-_PINNED = re.compile(r"[?#]")
 
 
 def media_entry_path(uri: str) -> str:
-    """Where a table's media file appears in the artifact: ``media/<scheme>/<bucket>/<key>``."""
-    parsed = parse_uri(uri if uri.startswith("file://") else _PINNED.split(uri, maxsplit=1)[0])
-    parts = ["media", parsed.scheme, parsed.bucket, parsed.key.lstrip("/")]
+    """Where a table's media file appears in the artifact: ``media/<scheme>/<bucket>/<key>`` (a pinned
+    version and a web URL's query left out). InvalidInputError for a URI no entry path can name."""
+    location = parse_location(uri)
+    parts = ["media", location.scheme, location.bucket, location.path.lstrip("/")]
     return check_entry_path("/".join(p for p in parts if p))
 
 
-def _pinned(uri: str) -> bool:
-    return not uri.startswith("file://") and bool(_PINNED.search(uri))
+def _listable(uri: str) -> bool:
+    """Whether ``uri`` may be found through a listing of its folder: not pinned, and listed by metadata."""
+    return parse_location(uri).object_version is None and lists_metadata_only(uri)
 
 
 def _parent(uri: str) -> str:
@@ -42,13 +42,7 @@ def _parent(uri: str) -> str:
 
 
 def _lookup_one(uri: str) -> ObjectInfo | None:
-    storage = storage_for(uri)
-    if _pinned(uri):  # list_objects honours ?versionId= / #generation pins
-        try:
-            return storage.list_objects(uri)[0]
-        except NotFoundError:
-            return None
-    return storage.stat(uri)
+    return storage_for(uri).stat(uri)  # honours ?versionId= / #generation pins
 
 
 def _list_folder(folder: str) -> dict[str, ObjectInfo]:
@@ -71,7 +65,7 @@ def resolve_media(
     found: dict[str, ObjectInfo] = {}
     by_folder: dict[str, list[str]] = defaultdict(list)
     for uri in todo:
-        if not _pinned(uri) and not uri.startswith("file://"):
+        if _listable(uri):
             by_folder[_parent(uri)].append(uri)
     with Progress("resolving media", len(todo), progress_sink) as bar, ThreadPoolExecutor(16) as pool:
         big = [folder for folder, members in by_folder.items() if len(members) >= LIST_THRESHOLD]
@@ -97,6 +91,6 @@ def resolve_media(
     out = dict(known)
     for uri, info in found.items():
         out[uri] = ManifestEntry(
-            media_entry_path(uri), info.digest, info.size, info.uri, info.version, dict(info.extra)
+            media_entry_path(uri), info.digest, info.size, info.uri, info.object_version, dict(info.extra)
         )
     return {u: out[u] for u in dict.fromkeys(uris)}

@@ -1,7 +1,8 @@
 """Tables whose cells may be media, stored as Parquet (W&B ``wandb.Table`` shaped).
 
-Media columns hold :data:`shanty.media.MEDIA_STRUCT` structs; which column is
-which kind lives in the Parquet schema metadata under ``shanty.table``. A table
+Media columns hold :func:`~shanty.tables.cells.media_struct` structs; which
+column is which kind lives in the Parquet schema metadata (see
+:mod:`shanty.tables.schema`). A table
 keeps its data as rows while it is being built (``add_data``) and as an Arrow
 table once loaded or built from a DataFrame, so a million-row table never
 becomes a million Python objects unless asked for.
@@ -9,22 +10,32 @@ becomes a million Python objects unless asked for.
 
 from __future__ import annotations
 
-import json
+import dataclasses
+import functools
 from collections.abc import Iterator, Mapping, Sequence
+from operator import attrgetter
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..errors import InvalidInputError, MalformedError
+from ..errors import InvalidInputError
 from ..parquet_bytes import read_parquet_bytes, write_parquet_bytes
-from .cells import MEDIA_KINDS, MEDIA_STRUCT, Media, media_from_cell
+from .cells import Media, cell_kind, media_struct
+from .schema import METADATA_KEY, TABLE_SUFFIX, parse_table_metadata, table_metadata
 
-__all__ = ["METADATA_KEY", "JoinedTable", "Table"]
+__all__ = ["JoinedTable", "Table"]
 
-METADATA_KEY = b"shanty.table"
-_EMPTY = Media("none://")  # stands in for a null cell while building the struct columns
+
+@functools.cache
+def _blank(cls: type[Media]) -> Media:
+    """A cell of kind ``cls`` with every field None: it stands in for null cells while building
+    the struct columns (made without the constructor, which would check and derive fields)."""
+    blank = object.__new__(cls)
+    for f in dataclasses.fields(cls):
+        object.__setattr__(blank, f.name, None)
+    return blank
 
 
 def _kind_of(name: str, values: Sequence[Any]) -> str | None:
@@ -41,29 +52,63 @@ def _kind_of(name: str, values: Sequence[Any]) -> str | None:
         raise InvalidInputError(
             f"Column {name!r} mixes {media.pop()} cells with {stray.__name__} values; use None for empty cells."
         )
-    return media.pop()
+    return cell_kind(media.pop()).name  # an unregistered Media subclass is refused here, not at read time
 
 
-def _media_array(values: Sequence[Any]) -> pa.Array:
-    # Column-wise construction: one list per struct field instead of a dict per cell.
+def _media_array(values: Sequence[Any], kind: str) -> pa.Array:
+    # Column-wise construction: one list per struct field instead of a dict per cell; fields
+    # the column's kind does not have are all-null arrays, read from no cell.
+    media_class = cell_kind(kind).media_class
     has_nulls = any(v is None for v in values)
-    cells = [v if v is not None else _EMPTY for v in values] if has_nulls else values
+    blank = _blank(media_class)
+    cells = [v if v is not None else blank for v in values] if has_nulls else values
+    held = {"uri", "entry", "caption", *media_class._params}
+    struct = media_struct()
     fields = [
-        pa.array([c.path for c in cells], pa.string()),
-        pa.array([c.entry for c in cells], pa.string()),
-        pa.array([c.caption for c in cells], pa.string()),
-        pa.array([getattr(c, "sample_rate", None) for c in cells], pa.int64()),
-        pa.array([getattr(c, "fps", None) for c in cells], pa.float64()),
-        pa.array([getattr(c, "format", None) for c in cells], pa.string()),
+        pa.array(list(map(attrgetter("path" if f.name == "uri" else f.name), cells)), f.type)
+        if f.name in held
+        else pa.nulls(len(values), f.type)
+        for f in struct
     ]
     mask = pa.array([v is None for v in values]) if has_nulls else None
-    return pa.StructArray.from_arrays(fields, fields=list(MEDIA_STRUCT), mask=mask)
+    return pa.StructArray.from_arrays(fields, fields=list(struct), mask=mask)
+
+
+def _media_objects(column: pa.ChunkedArray, kind: str) -> list[Media | None]:
+    # Field by field, like _media_array: a dict per cell (to_pylist of the struct) costs twice as much.
+    media_class = cell_kind(kind).media_class
+    names = column.type.names
+    fields = [
+        pc.struct_field(column, name).to_pylist() if name in names else [None] * len(column)
+        for name in ("uri", *media_class._params)
+    ]
+    return [media_class(*cell) if cell[0] is not None else None for cell in zip(*fields, strict=True)]
+
+
+def _as_media_struct(column: pa.Array | pa.ChunkedArray, replace: Mapping[str, pa.Array] | None = None) -> pa.Array:
+    """A media column as :func:`media_struct`, with the fields in ``replace`` swapped in.
+
+    A column written when fewer kinds were registered lacks their fields: they
+    become nulls. Fields no registered kind declares are kept, after the others.
+    """
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    replace = replace or {}
+    struct = media_struct()
+    present = {column.type.field(i).name: i for i in range(column.type.num_fields)}
+    extra = [column.type.field(i) for name, i in present.items() if struct.get_field_index(name) < 0]
+    arrays = []
+    for f in [*struct, *extra]:
+        array = replace.get(f.name)
+        if array is None:
+            array = column.field(present[f.name]) if f.name in present else pa.nulls(len(column), f.type)
+        arrays.append(array if array.type == f.type else array.cast(f.type))
+    return pa.StructArray.from_arrays(arrays, fields=[*struct, *extra], mask=column.is_null())
 
 
 def _array(name: str, values: Sequence[Any]) -> tuple[pa.Array, str | None]:
     kind = _kind_of(name, values)
     if kind:
-        return _media_array(values), kind
+        return _media_array(values, kind), kind
     try:
         return pa.array(values), None
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
@@ -164,6 +209,14 @@ class Table:
     def columns(self) -> list[str]:
         return list(self._columns)
 
+    @property
+    def logged_as(self) -> tuple[Any, str] | None:
+        """``(ArtifactVersion, table name)`` of the logged table this one was read from, else None."""
+        if self.source is None:
+            return None
+        version, path = self.source
+        return version, path.removesuffix(TABLE_SUFFIX)
+
     def __len__(self) -> int:
         return self._arrow.num_rows if self._arrow is not None else len(self._rows)
 
@@ -172,7 +225,7 @@ class Table:
 
     @property
     def media_columns(self) -> dict[str, str]:
-        """Column name -> media kind (``audio``, ``image``, ``video``)."""
+        """Column name -> media kind (a registered kind name: ``audio``, ``image``, ``video``...)."""
         if self._arrow is None:
             self._arrow = self.to_arrow()
         return dict(self._media)
@@ -182,10 +235,9 @@ class Table:
         if name not in self._columns:
             raise InvalidInputError(f"The table has no column {name!r}; its columns are {self._columns}.")
         if self._arrow is not None:
-            values = self._arrow.column(name).to_pylist()
             kind = self._media.get(name)
-            if kind:
-                values = [media_from_cell(kind, v) for v in values]
+            column = self._arrow.column(name)
+            values = _media_objects(column, kind) if kind else column.to_pylist()
         else:
             index = self._columns.index(name)
             values = [row[index] for row in self._rows]
@@ -225,38 +277,40 @@ class Table:
             arrow = pa.table(arrays, names=self._columns) if self._columns else pa.table({})
         else:
             arrow = self._arrow
-        meta = {METADATA_KEY: json.dumps({"version": 1, "media": self._media}).encode()}
-        return arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), **meta})
+        return arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), **table_metadata(self._media)})
 
     @classmethod
-    def from_arrow(cls, arrow: pa.Table) -> Table:
-        """Wrap an Arrow table written by :meth:`to_arrow` (media map read from its metadata)."""
+    def from_arrow(cls, arrow: pa.Table, where: str = "the table") -> Table:
+        """Wrap an Arrow table written by :meth:`to_arrow`, its media map read from the schema metadata.
+
+        Raises MalformedError (naming ``where``) for damaged metadata; see
+        :func:`~shanty.tables.schema.parse_table_metadata`. Media columns are
+        brought to the current :func:`media_struct` (fields of kinds registered
+        since the file was written read as None).
+        """
+        columns = {f.name: f.type for f in arrow.schema}
+        media = parse_table_metadata((arrow.schema.metadata or {}).get(METADATA_KEY), columns, where)
+        struct = media_struct()
+        for name in media:
+            if columns[name] != struct:
+                arrow = arrow.set_column(arrow.column_names.index(name), name, _as_media_struct(arrow.column(name)))
         table = cls.__new__(cls)
         table.source = None
         table._columns = list(arrow.column_names)
         table._rows = []
         table._arrow = arrow
-        raw = (arrow.schema.metadata or {}).get(METADATA_KEY)
-        try:
-            info = json.loads(raw) if raw else {"media": {}}
-            media = dict(info.get("media") or {})
-        except (ValueError, AttributeError) as exc:
-            raise MalformedError("The table's shanty metadata is damaged; log the table again.") from exc
-        for name, kind in media.items():
-            if name not in table._columns or kind not in MEDIA_KINDS or arrow.schema.field(name).type != MEDIA_STRUCT:
-                raise MalformedError(
-                    f"The table marks {name!r} as {kind} media but the column does not hold media cells."
-                )
         table._media = media
         return table
 
     def to_parquet_bytes(self) -> bytes:
+        """The table as Parquet bytes (what an artifact stores as ``<name>.table.parquet``)."""
         return write_parquet_bytes(self.to_arrow())
 
     @classmethod
     def from_parquet_bytes(cls, data: bytes, where: str = "the table") -> Table:
+        """Read bytes written by :meth:`to_parquet_bytes`; MalformedError naming ``where`` if damaged."""
         arrow = read_parquet_bytes(data, f"{where} is not a readable Parquet table; it is damaged.")
-        return cls.from_arrow(arrow)
+        return cls.from_arrow(arrow, where)
 
     def with_entries(self, entry_of: Mapping[str, str]) -> Table:
         """A copy whose media cells name their manifest entries (``uri -> entry path``)."""
@@ -265,8 +319,7 @@ class Table:
             column = arrow.column(name).combine_chunks()
             uris = pc.struct_field(column, "uri").to_pylist()
             entries = pa.array([entry_of[u] if u is not None else None for u in uris], type=pa.string())
-            fields = [entries if f.name == "entry" else column.field(f.name) for f in MEDIA_STRUCT]
-            rebuilt = pa.StructArray.from_arrays(fields, fields=list(MEDIA_STRUCT), mask=column.is_null())
+            rebuilt = _as_media_struct(column, {"entry": entries})
             arrow = arrow.set_column(arrow.column_names.index(name), name, rebuilt)
         return Table.from_arrow(arrow)
 

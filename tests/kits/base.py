@@ -21,7 +21,15 @@ class BackendKit(Protocol):
         ...
 
     def put(self, uri: str, data: bytes) -> None:
-        """Create or overwrite the object at ``uri``."""
+        """Create or overwrite the object at ``uri``; a ``uri`` ending in ``/`` makes a folder marker."""
+        ...
+
+    def current_version(self, uri: str) -> str | None:
+        """The version id of the object now at ``uri`` (S3 VersionId, GCS generation); None without versions."""
+        ...
+
+    def pinned(self, uri: str, version: str) -> str:
+        """``uri`` naming ``version``, written the way users of the store write it."""
         ...
 
     def delete(self, uri: str) -> None:

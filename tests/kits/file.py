@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from shanty.storage import storage_for
-from shanty.storage.location import parse_uri
+from shanty.storage.location import parse_location
 
 _counter = itertools.count()
 
@@ -26,12 +26,21 @@ class FileKit:
         return "file://" + str(path)
 
     def put(self, uri: str, data: bytes) -> None:
-        path = Path(parse_uri(uri).key)
+        if uri.endswith("/"):  # a bucket's "folder marker" is an empty folder on a file system
+            Path(parse_location(uri).key).mkdir(parents=True, exist_ok=True)
+            return
+        path = Path(parse_location(uri).key)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
 
+    def current_version(self, uri: str) -> str | None:
+        return None
+
+    def pinned(self, uri: str, version: str) -> str:
+        raise AssertionError("a file system keeps no versions to pin")
+
     def delete(self, uri: str) -> None:
-        Path(parse_uri(uri).key).unlink()
+        Path(parse_location(uri).key).unlink()
 
     def supports_versions(self, bucket_uri: str) -> bool:
         return False  # a file system keeps no old versions

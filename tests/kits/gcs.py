@@ -23,7 +23,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
 
 from shanty.storage import reset_storage_cache, storage_for
-from shanty.storage.location import parse_uri
+from shanty.storage.location import parse_location
 
 _counter = itertools.count()
 
@@ -91,17 +91,24 @@ class GcsKit:
         return f"gs://{bucket.name}"
 
     def _blob(self, uri: str) -> storage.Blob:
-        parsed = parse_uri(uri)
+        parsed = parse_location(uri)
         return self.client.bucket(parsed.bucket).blob(parsed.key)
 
     def put(self, uri: str, data: bytes) -> None:
         self._blob(uri).upload_from_string(data)
 
+    def current_version(self, uri: str) -> str | None:
+        location = parse_location(uri)
+        return str(self.client.bucket(location.bucket).get_blob(location.key).generation)
+
+    def pinned(self, uri: str, version: str) -> str:
+        return f"{uri}#{version}"  # as gsutil writes it
+
     def delete(self, uri: str) -> None:
         self._blob(uri).delete()
 
     def supports_versions(self, bucket_uri: str) -> bool:
-        return bool(self.client.get_bucket(parse_uri(bucket_uri).bucket).versioning_enabled)
+        return bool(self.client.get_bucket(parse_location(bucket_uri).bucket).versioning_enabled)
 
 
 @pytest.fixture(scope="session")

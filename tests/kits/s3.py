@@ -19,7 +19,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from shanty.storage import reset_storage_cache, storage_for
-from shanty.storage.location import parse_uri
+from shanty.storage.location import parse_location
 
 SESSION_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -91,15 +91,23 @@ class S3Kit:
         return f"s3://{bucket}"
 
     def put(self, uri: str, data: bytes) -> None:
-        parsed = parse_uri(uri)
+        parsed = parse_location(uri)
         self.client.put_object(Bucket=parsed.bucket, Key=parsed.key, Body=data)
 
+    def current_version(self, uri: str) -> str | None:
+        location = parse_location(uri)
+        version = self.client.head_object(Bucket=location.bucket, Key=location.key).get("VersionId")
+        return None if version in (None, "null") else version
+
+    def pinned(self, uri: str, version: str) -> str:
+        return f"{uri}?versionId={version}"  # as the AWS CLI and W&B write it
+
     def delete(self, uri: str) -> None:
-        parsed = parse_uri(uri)
+        parsed = parse_location(uri)
         self.client.delete_object(Bucket=parsed.bucket, Key=parsed.key)
 
     def supports_versions(self, bucket_uri: str) -> bool:
-        status = self.client.get_bucket_versioning(Bucket=parse_uri(bucket_uri).bucket).get("Status")
+        status = self.client.get_bucket_versioning(Bucket=parse_location(bucket_uri).bucket).get("Status")
         return status == "Enabled"
 
 

@@ -1,6 +1,8 @@
-// Media table: one page of rows with playable audio (+ waveform), lazy images and video.
-// All user text goes through textContent / attributes, never innerHTML.
-const WAVE_CACHE = new Map();
+// Media table: one page of rows; each media cell is drawn by the renderer of its column's kind.
+// Renderers live in renderers/<kind>.js, bundled after this file (see __init__.py), and register
+// themselves as RENDERERS.<kind> = (cell, ctx) => Node, where cell is {url, caption, <previews>}
+// and ctx is {el, overlay}. All user text goes through textContent / attributes, never innerHTML.
+const RENDERERS = {};
 
 function el(tag, attrs = {}, text) {
   const node = document.createElement(tag);
@@ -11,59 +13,15 @@ function el(tag, attrs = {}, text) {
   return node;
 }
 
-async function drawWaveform(canvas, url, audio) {
-  try {
-    let data = WAVE_CACHE.get(url);
-    if (!data) {
-      const response = await fetch(url, { credentials: "same-origin" });
-      if (!response.ok) return;
-      data = await response.json();
-      WAVE_CACHE.set(url, data);
-    }
-    const ctx = canvas.getContext("2d");
-    const { width, height } = canvas;
-    const mins = data.mins || [];
-    const maxs = data.maxs || [];
-    ctx.clearRect(0, 0, width, height);
-    ctx.fillStyle = getComputedStyle(canvas).color || "#2bb3c0";
-    const n = maxs.length;
-    for (let i = 0; i < n; i++) {
-      const x = Math.floor((i / n) * width);
-      const top = ((1 - maxs[i]) / 2) * height;
-      const bottom = ((1 - mins[i]) / 2) * height;
-      ctx.fillRect(x, top, Math.max(1, width / n - 0.5), Math.max(1, bottom - top));
-    }
-    canvas.onclick = (event) => {
-      // With preload="none" the duration is unknown until the first play: seek once it is.
-      const rect = canvas.getBoundingClientRect();
-      const fraction = (event.clientX - rect.left) / rect.width;
-      const seek = () => { audio.currentTime = fraction * audio.duration; };
-      if (audio.duration) seek();
-      else audio.addEventListener("loadedmetadata", seek, { once: true });
-      audio.play();
-    };
-  } catch (err) {
-    // A missing waveform never breaks the table: the player still works.
-  }
+// A kind without a renderer (a new kind whose file is missing) still opens: a plain link.
+function linkRenderer(cell, { el }) {
+  return el("a", { href: cell.url, target: "_blank", rel: "noopener", "data-testid": "media-link" }, "open");
 }
 
 function mediaCell(cell, kind, overlay) {
   const box = el("div", { class: "media" });
-  if (kind === "audio") {
-    const audio = el("audio", { controls: "", preload: "none", src: cell.url, "data-testid": "media-audio" });
-    if (cell.waveform) {
-      const canvas = el("canvas", { class: "wave", width: "220", height: "36", title: "click to play from here" });
-      box.appendChild(canvas);
-      drawWaveform(canvas, cell.waveform, audio);
-    }
-    box.appendChild(audio);
-  } else if (kind === "image") {
-    const img = el("img", { loading: "lazy", src: cell.url, alt: cell.caption || "", class: "thumb", "data-testid": "media-image" });
-    img.onclick = () => overlay(cell.url, cell.caption);
-    box.appendChild(img);
-  } else if (kind === "video") {
-    box.appendChild(el("video", { controls: "", preload: "metadata", src: cell.url, class: "video", "data-testid": "media-video" }));
-  }
+  const render = Object.hasOwn(RENDERERS, kind) ? RENDERERS[kind] : linkRenderer;
+  box.appendChild(render(cell, { el, overlay }));
   if (cell.caption) box.appendChild(el("div", { class: "caption" }, cell.caption));
   return box;
 }
