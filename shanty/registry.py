@@ -41,7 +41,7 @@ from .storage import Storage, local_path, storage_for
 from .storage.cache import cached_file
 from .storage.location import join_uri, to_uri
 
-__all__ = ["Registry", "cache_dir", "default_root", "now_iso"]
+__all__ = ["Registry", "default_root", "now_iso"]
 
 _SEQ = re.compile(r"^(\d{10})\.json$")
 MAX_APPEND_ATTEMPTS = 200
@@ -50,11 +50,6 @@ MAX_APPEND_ATTEMPTS = 200
 def default_root() -> str:
     """``$SHANTY_ROOT`` if set, else ``~/.shanty`` (a local folder)."""
     return settings().default_root
-
-
-def cache_dir() -> Path:
-    """Where copies of remote immutable objects are kept: ``$SHANTY_CACHE``, else the XDG cache."""
-    return settings().cache_dir
 
 
 def now_iso() -> str:

@@ -430,7 +430,6 @@ def test_pins_are_parsed_by_the_scheme_that_owns_them(uri: str, bucket: str, key
     location = parse_location(uri)
     assert (location.bucket, location.key, location.object_version) == (bucket, key, version)
     assert location.pinned_uri == uri  # written back exactly
-    assert location.unpinned.uri == location.uri and location.unpinned.object_version is None
 
 
 def test_locations_compare_names_and_know_their_paths(tmp_path: Path) -> None:

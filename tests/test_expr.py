@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from shanty.errors import QueryError
-from shanty.query.expr import MAX_DEPTH, parse_expression
+from shanty.query.expr import MAX_DEPTH, TEXT_OPS, parse_expression
 from shanty.query.nodes import (
     And,
     Between,
@@ -34,6 +34,8 @@ from shanty.query.nodes import (
 from shanty.query.run import run_query
 from shanty.query.spec import Query
 from tests.kits.tables import write_table
+
+WORD_OPERATORS = [f"'{name}'" for name in TEXT_OPS]
 
 a, b, x = Column("a"), Column("b"), Column("x")
 
@@ -96,7 +98,8 @@ ERROR_CASES = [
     ("a in ()", "Expected a value or a column name after '(' but found ')' at position 7."),
     ("a between 1 or 2", "Expected 'and' after '1' but found 'or' at position 13."),
     ("a is nul", "Expected 'null' after 'is' but found 'nul' at position 6."),
-    ("a not > 1", "Expected 'in', 'between', 'contains', 'startswith' or 'matches' after 'not'"),
+    # What may follow 'not' comes from the operator table: every word operator, after 'in' and 'between'.
+    ("a not > 1", f"Expected 'in', 'between', {', '.join(WORD_OPERATORS[:-1])} or {WORD_OPERATORS[-1]} after 'not'"),
     ("(a = 1", "Expected ')' after '1' but the expression ended at position 7."),
     ("a = 1.2.3", "Malformed number '1.2.' at position 5."),
     ("a = 1e", "Malformed number '1e' at position 5."),

@@ -107,6 +107,7 @@ OPERATOR_CASES = [
     (Filter("title", "contains", "42"), Sql('contains(l."title", CAST($2 AS VARCHAR))', ["42"])),
     (Filter("title", "starts_with", "Bl"), Sql('starts_with(l."title", CAST($2 AS VARCHAR))', ["Bl"])),
     (Filter("title", "regex", "^B"), Sql('regexp_matches(l."title", CAST($2 AS VARCHAR))', ["^B"])),
+    (Filter("title", "ends_with", "Sky"), Sql('ends_with(l."title", CAST($2 AS VARCHAR))', ["Sky"])),
     (Filter("title", "is_null"), Sql('(l."title" IS NULL)', [])),
     (Filter("title", "not_null"), Sql('(l."title" IS NOT NULL)', [])),
     (Filter("audio", "=", "s3://x"), Sql("(struct_extract(l.\"audio\", 'uri') = CAST($2 AS VARCHAR))", ["s3://x"])),

@@ -8,7 +8,6 @@ and kept in memory: the bytes of a logged version never change.
 from __future__ import annotations
 
 import functools
-import json
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -41,7 +40,7 @@ def _read(server: MediaServer, token: str) -> bytes:
 @functools.lru_cache(maxsize=2048)
 def _summary(token: str) -> str:
     waveform = waveform_peaks(_read(server_from_environment(), token), BUCKETS)
-    return json.dumps(None if waveform is None else waveform.to_dict())
+    return "null" if waveform is None else waveform.to_json()
 
 
 async def _endpoint(request: Request) -> Response:

@@ -135,6 +135,7 @@ OPERATORS: tuple[Operator, ...] = (
     Operator("not in", "list", _not_in),
     _word("contains", sql="contains", ignore_case=True),
     _word("startswith", "starts_with", sql="starts_with"),
+    _word("endswith", "ends_with", sql="ends_with"),
     _word("matches", "regex", sql="regexp_matches", regex=True),
     Operator("is_null", "none", _is_null),
     Operator("not_null", "none", _is_null),

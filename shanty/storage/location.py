@@ -134,11 +134,6 @@ class Location:
         return replace(self, key=key, object_version=None).uri
 
     @property
-    def unpinned(self) -> Location:
-        """This location without its object version."""
-        return replace(self, object_version=None)
-
-    @property
     def path(self) -> str:
         """The key as a POSIX path (a web URL's query and fragment removed), for naming entries."""
         return _PINS.get(self.scheme, NO_PINS).path(self.key)
