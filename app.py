@@ -10,6 +10,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from dashboard.routes.media import media_routes, server_from_environment
 from dashboard.routes.waveform import waveform_routes
+from dashboard.widgets.deeplink import begin_visit
 
 app = st.App(__file__, routes=[*media_routes(server_from_environment), *waveform_routes()])
 
@@ -26,4 +27,5 @@ if get_script_run_ctx(suppress_warning=True) is not None:  # a script run, not t
             st.Page("dashboard/views/compare.py", title="Compare", icon="⚖️", url_path="compare"),
         ]
     )
+    begin_visit(page.url_path)  # the URL is read on a visit's first run; the widgets own the state after it
     page.run()

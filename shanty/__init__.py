@@ -15,10 +15,9 @@ from typing import Any
 
 from .api import Api, Run, current_run, finish, init, log_artifact, login, use_artifact
 from .artifact import Artifact, ArtifactVersion
-from .diff.formatting import human_size
 from .diff.manifest_files import ChangePage, ManifestDiff, diff_manifest_files
 from .diff.manifests import Change, ChangeKind, Diff, DiffSummary, diff_manifests
-from .diff.tables import RowChange, RowKind, TableDiff, diff_tables
+from .diff.tables import RowChange, RowKind, TableDiff, diff_tables, suggest_key
 from .download import DownloadReport
 from .errors import (
     ChangedObjectError,
@@ -30,6 +29,7 @@ from .errors import (
     ShantyError,
     StorageError,
 )
+from .formatting import EMPTY, format_number, format_time, format_uri, format_value, human_size
 from .manifest import Manifest, ManifestEntry
 from .media.content_types import cell_kind_of
 from .query import (
@@ -59,6 +59,7 @@ from .wandb_import import import_wandb_artifact
 __version__ = "0.1.0"
 
 __all__ = [
+    "EMPTY",
     "EXPORT_FORMATS",
     "Aggregate",
     "Api",
@@ -113,6 +114,10 @@ __all__ = [
     "diff_tables",
     "export_query",
     "finish",
+    "format_number",
+    "format_time",
+    "format_uri",
+    "format_value",
     "human_size",
     "import_wandb_artifact",
     "init",
@@ -123,6 +128,7 @@ __all__ = [
     "read_schema",
     "relation_schema",
     "run_query",
+    "suggest_key",
     "use_artifact",
 ]
 

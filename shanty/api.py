@@ -213,6 +213,14 @@ class Api:
     def artifacts(self, project: str) -> list[ArtifactInfo]:
         return self.registry.artifacts(project)
 
+    def recent_artifacts(self, project: str | None = None, *, min_versions: int = 1) -> list[ArtifactInfo]:
+        """Artifacts of ``project`` (of every project when None) with at least ``min_versions`` versions,
+        the most recently changed first: by the time of their latest version, then by project and name."""
+        projects = [project] if project is not None else self.projects()
+        found = [a for p in projects for a in self.artifacts(p) if a.version_count >= min_versions]
+        found.sort(key=lambda a: (a.project, a.name))
+        return sorted(found, key=lambda a: a.latest.created_at, reverse=True)
+
     def versions(self, project_and_name: str) -> list[ArtifactVersion]:
         """All versions of ``project/name``, oldest first."""
         ref = parse_artifact_ref(project_and_name)

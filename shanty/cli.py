@@ -15,10 +15,11 @@ from pathlib import Path
 
 from . import api
 from .artifact import Artifact, ArtifactVersion
-from .diff.formatting import diff_to_json, diff_to_markdown, diff_to_text, entry_to_json, human_size
+from .diff.formatting import diff_to_json, diff_to_markdown, diff_to_text, entry_to_json
 from .diff.manifest_files import diff_manifest_files
 from .diff.manifests import ChangeKind, Diff
 from .errors import InvalidInputError, ShantyError
+from .formatting import human_size
 from .manifest import Manifest
 from .names import check_alias, check_name, parse_artifact_ref
 from .query.paging import MAX_PAGE_SIZE

@@ -47,5 +47,5 @@ def test_unconfigured_dashboard_builds_the_demo(tmp_path: Path, monkeypatch: pyt
     at.selectbox(key="artifact").set_value("sample_songs").run()
     versions = at.dataframe[1].value
     assert list(versions["version"]) == ["v1", "v0"]
-    assert list(versions["files"]) == [7, 5]
+    assert list(versions["files"]) == ["7", "5"]  # formatted for people
     assert (tmp_path / "data" / "media" / "bucket" / "song_metadata.csv").exists()

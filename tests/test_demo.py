@@ -1,7 +1,9 @@
 """The demo workspace: the seed's story logged into project ``cshanty``, deterministic and idempotent.
 
-One demo is built per module (about a second) and read by most tests; the
-determinism and idempotence tests build again beside it.
+One demo is built per module (a second or two) and read by most tests; the
+determinism and idempotence tests build again beside it. The demo is what the
+dashboard opens on, so its shape is asserted exactly: which versions, in which
+order, and what changed between them.
 """
 
 from __future__ import annotations
@@ -92,6 +94,54 @@ def assert_wav(data: bytes, seconds: float | None = None) -> None:
 
 # --- the story ---------------------------------------------------------------------------------
 
+BASELINE = SONGS[:5]
+NEW_SONGS = ("bowhead_01", "pilot_01")
+RETAKES = {("humpback_01", "flute"), ("humpback_01", "violin"), ("orca_01", "organ"), ("orca_01", "sax")}
+DROPPED = {("minke_01", "flute"), ("beluga_01", "organ")}
+SYNTH_V1_ROWS = len(SONGS) * len(INSTRUMENTS) - len(DROPPED)  # 26
+
+# Every version the demo logs, in the order it logs them.
+LOGGING_ORDER = [
+    ("sample_songs", "v0"),
+    ("synth_songs", "v0"),
+    ("synth_samples", "v0"),
+    ("synth_songs", "v1"),
+    ("synth_samples", "v1"),
+    ("original_songs", "v0"),
+    ("synth_summary", "v0"),
+    ("sample_songs", "v1"),
+]
+# The run of each step, in order: (job type, versions used, versions logged).
+RUNS = [
+    ("upload", [], ["sample_songs:v0"]),
+    ("log_synth", ["sample_songs:v0"], ["synth_songs:v0", "synth_samples:v0"]),
+    ("log_synth", ["sample_songs:v0", "synth_samples:v0"], ["synth_songs:v1", "synth_samples:v1"]),
+    ("show_samples", ["sample_songs:v0"], ["original_songs:v0"]),
+    ("analysis", ["original_songs:v0", "synth_samples:v1"], ["synth_summary:v0"]),
+    ("upload", [], ["sample_songs:v1"]),
+]
+
+
+def qualified(refs: list[str]) -> list[str]:
+    return [f"{DEMO_PROJECT}/{ref}" for ref in refs]
+
+
+def synth_name(song_id: str, instrument: str) -> str:
+    return f"{song_id}_{instrument}.wav"
+
+
+def table_diff(demo: Demo) -> shanty.TableDiff:
+    old, new = demo.version("synth_samples:v0"), demo.version("synth_samples:v1")
+    return shanty.diff_tables(
+        str(old.table_file("synth_song_samples")),
+        str(new.table_file("synth_song_samples")),
+        key=["song_id", "instrument"],
+    )
+
+
+def keys(rows: list[Any]) -> set[tuple[str, str]]:
+    return {(r.key["song_id"], r.key["instrument"]) for r in rows}
+
 
 def test_sample_songs_grows_from_5_to_7_with_aliases_and_notes(demo: Demo) -> None:
     v0, v1 = demo.api().versions(f"{DEMO_PROJECT}/sample_songs")
@@ -99,8 +149,41 @@ def test_sample_songs_grows_from_5_to_7_with_aliases_and_notes(demo: Demo) -> No
     assert (v1.version, v1.file_count, sorted(v1.aliases)) == ("v1", 7, ["expanded", "latest"])
     assert v0.description and v1.description and v0.description != v1.description
     assert sorted(v1.manifest.entries) == sorted(f"{s.id}.wav" for s in SONGS)
-    assert set(v0.manifest.entries) == {f"{s.id}.wav" for s in SONGS[:5]}
+    assert set(v0.manifest.entries) == {f"{s.id}.wav" for s in BASELINE}
     assert not demo_is_empty(demo.root)
+
+
+def test_sample_songs_v0_to_v1_adds_exactly_the_two_new_songs(demo: Demo) -> None:
+    diff = demo.api().diff(f"{DEMO_PROJECT}/sample_songs:v0", f"{DEMO_PROJECT}/sample_songs:v1")
+    assert [c.path for c in diff.of_kind(shanty.ChangeKind.ADDED)] == [f"{s}.wav" for s in NEW_SONGS]
+    summary = diff.summary
+    assert (summary.added.count, summary.removed.count, summary.modified.count, summary.renamed.count) == (2, 0, 0, 0)
+    assert (summary.unchanged.count, summary.old_files, summary.new_files) == (5, 5, 7)
+
+
+def test_versions_are_logged_in_story_order_and_sample_songs_v1_is_the_newest(demo: Demo) -> None:
+    # The Diff view opens on the most recently changed artifact with two or more versions.
+    api = demo.api()
+    logged = {
+        (a.name, v.version): v.created_at
+        for a in api.artifacts(DEMO_PROJECT)
+        for v in api.versions(f"{DEMO_PROJECT}/{a.name}")
+    }
+    assert sorted(logged) == sorted(LOGGING_ORDER)
+    times = [logged[name_version] for name_version in LOGGING_ORDER]
+    assert times == sorted(times)
+    assert times[-1] > max(times[:-1])  # strictly: sample_songs v1 alone is the newest
+    recent = api.recent_artifacts(DEMO_PROJECT, min_versions=2)
+    assert recent[0].name == "sample_songs"
+    assert {a.name for a in recent} == {"sample_songs", "synth_samples", "synth_songs"}
+
+
+def test_runs_record_lineage(demo: Demo) -> None:
+    runs = sorted(demo.api().runs(DEMO_PROJECT), key=lambda r: r.started_at)
+    assert [(r.job_type, sorted(r.used), sorted(r.logged)) for r in runs] == [
+        (job_type, sorted(qualified(used)), sorted(qualified(logged))) for job_type, used, logged in RUNS
+    ]
+    assert all(r.state == "finished" for r in runs)
 
 
 def test_bucket_layout_follows_the_seed(demo: Demo) -> None:
@@ -108,8 +191,10 @@ def test_bucket_layout_follows_the_seed(demo: Demo) -> None:
     assert sorted(p.name for p in songs.glob("*.wav")) == sorted(f"{s.id}.wav" for s in SONGS)
     for song in SONGS:
         assert_wav((songs / f"{song.id}.wav").read_bytes(), song.seconds)
-    expected = {f"{s.id}_{i.name}.wav" for s in SONGS for i in INSTRUMENTS}
+    expected = {synth_name(s.id, i.name) for s in SONGS for i in INSTRUMENTS} | {"take2"}
     assert {p.name for p in (songs / "synth").iterdir()} == expected
+    # Redone renderings go to new paths: the bucket keeps no object versions, and v0 must still play.
+    assert {p.name for p in (songs / "synth" / "take2").iterdir()} == {synth_name(*row) for row in RETAKES}
     with open(demo.bucket / "song_metadata.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [r["song_id"] for r in rows] == [s.id for s in SONGS]
@@ -117,20 +202,36 @@ def test_bucket_layout_follows_the_seed(demo: Demo) -> None:
 
 
 def test_synth_songs_are_referenced_by_folder(demo: Demo) -> None:
-    synth = demo.version("synth_songs:latest")
-    assert synth.type == "generated_data" and synth.file_count == len(SONGS) * len(INSTRUMENTS)
-    assert all(e.ref and e.ref.startswith("file://") and "/whalesong/synth/" in e.ref for e in synth.manifest)
+    v0, v1 = demo.api().versions(f"{DEMO_PROJECT}/synth_songs")
+    synth = demo.bucket / "whalesong" / "synth"
+    assert v0.type == v1.type == "generated_data" and "latest" in v1.aliases
+    assert set(v0.manifest.entries) == {synth_name(s.id, i.name) for s in BASELINE for i in INSTRUMENTS}
+    # v1 is the whole folder as the second synth run left it: first takes, second takes, new songs.
+    assert set(v1.manifest.entries) == {p.relative_to(synth).as_posix() for p in synth.rglob("*.wav")}
+    assert v1.file_count == len(SONGS) * len(INSTRUMENTS) + len(RETAKES) == 32
+    for version in (v0, v1):
+        assert all(e.ref and e.ref.startswith("file://") and "/whalesong/synth/" in e.ref for e in version.manifest)
+    diff = demo.api().diff(v0, v1)
+    added = {c.path for c in diff.of_kind(shanty.ChangeKind.ADDED)}
+    assert added == {f"take2/{synth_name(*row)}" for row in RETAKES} | {
+        synth_name(s, i.name) for s in NEW_SONGS for i in INSTRUMENTS
+    }
+    assert (diff.summary.unchanged.count, diff.summary.removed.count, diff.summary.modified.count) == (20, 0, 0)
 
 
 def test_synth_samples_table_plays_every_song_on_every_instrument(demo: Demo, tmp_path: Path) -> None:
     version = demo.version("synth_samples:latest")
-    assert version.type == "synth_ddsp"
+    assert version.type == "synth_ddsp" and version.version == "v1"
     table = version.get("synth_song_samples")
-    assert table.columns[:4] == ["song_id", "song_name", "audio", "instrument"]
-    assert {"duration_s", "pitch_hz", "similarity"} <= set(table.columns)
+    assert table.columns == ["song_id", "song_name", "audio", "instrument", "duration_s", "pitch_hz", "similarity"]
     assert table.media_columns == {"audio": "audio"}
     frame = table.get_dataframe()
-    assert len(frame) == len(SONGS) * len(INSTRUMENTS) >= 7 * 3
+    assert len(frame) == SYNTH_V1_ROWS == 26
+    assert list(frame["song_id"].unique()) == [s.id for s in SONGS]
+    assert (
+        set(zip(frame["song_id"], frame["instrument"], strict=True))
+        == {(s.id, i.name) for s in SONGS for i in INSTRUMENTS} - DROPPED
+    )
     assert set(frame["instrument"]) == {i.name for i in INSTRUMENTS}
     assert (frame["song_name"] == frame["song_id"] + "_" + frame["instrument"] + ".wav").all()
     # The numeric columns vary, so filters and histograms have something to show.
@@ -141,9 +242,50 @@ def test_synth_samples_table_plays_every_song_on_every_instrument(demo: Demo, tm
         audio = row.audio
         assert isinstance(audio, shanty.Audio) and audio.sample_rate == 16_000 and audio.caption
         assert audio.entry in version.manifest.entries
+        assert ("/synth/take2/" in audio.uri) == ((row.song_id, row.instrument) in RETAKES)
         data = (root / audio.entry).read_bytes()
         assert_wav(data, row.duration_s)
         assert waveform_peaks(data).duration_s == row.duration_s
+
+
+def test_synth_samples_v0_is_the_baseline_songs_and_still_plays(demo: Demo, tmp_path: Path) -> None:
+    version = demo.version("synth_samples:v0")
+    frame = version.get("synth_song_samples").get_dataframe()
+    assert len(frame) == len(BASELINE) * len(INSTRUMENTS) == 20
+    assert set(zip(frame["song_id"], frame["instrument"], strict=True)) == {
+        (s.id, i.name) for s in BASELINE for i in INSTRUMENTS
+    }
+    assert not any("/take2/" in a.uri for a in frame["audio"])
+    # Downloading verifies every file against the digest v0 recorded: nothing v1 did overwrote them.
+    root = Path(version.download(tmp_path / "v0"))
+    for audio in frame["audio"]:
+        assert (root / audio.entry).read_bytes() == (
+            demo.bucket / "whalesong" / "synth" / audio.uri.rsplit("/", 1)[1]
+        ).read_bytes()
+
+
+def test_synth_samples_v1_adds_removes_and_redoes_rows(demo: Demo) -> None:
+    diff = table_diff(demo)
+    assert (diff.added, diff.removed, diff.changed, diff.unchanged) == (8, 2, 4, 14)
+    assert (diff.old_rows, diff.new_rows) == (20, 26)
+    assert not (diff.columns_added or diff.columns_removed or diff.columns_retyped)
+    assert keys(diff.rows(shanty.RowKind.ADDED)) == {(s, i.name) for s in NEW_SONGS for i in INSTRUMENTS}
+    assert keys(diff.rows(shanty.RowKind.REMOVED)) == DROPPED
+    changed = diff.rows(shanty.RowKind.CHANGED)
+    assert keys(changed) == RETAKES
+    for row in changed:
+        assert row.changed_columns == ("audio", "pitch_hz", "similarity")
+        old, new = row.old["audio"], row.new["audio"]
+        assert old["uri"] != new["uri"] and "/whalesong/synth/take2/" in new["uri"]
+        assert Path(old["uri"]).name == Path(new["uri"]).name == row.old["song_name"] == row.new["song_name"]
+        old_file = demo.bucket / "whalesong" / "synth" / row.old["song_name"]
+        new_file = demo.bucket / "whalesong" / "synth" / "take2" / row.new["song_name"]
+        assert old["uri"].endswith(old_file.as_posix()) and new["uri"].endswith(new_file.as_posix())
+        assert old_file.is_file() and new_file.is_file()
+        assert old_file.read_bytes() != new_file.read_bytes()
+        assert_wav(new_file.read_bytes(), row.new["duration_s"])
+        assert row.new["pitch_hz"] > row.old["pitch_hz"]  # the second take is played sharp
+        assert "second take" in new["caption"] and "second take" not in old["caption"]
 
 
 def test_originals_table_has_audio_spectrograms_and_videos(demo: Demo, tmp_path: Path) -> None:
@@ -178,26 +320,34 @@ def test_originals_table_has_audio_spectrograms_and_videos(demo: Demo, tmp_path:
         assert frames == round(row.duration_s * 12) + 1
 
 
-def test_synth_summary_joins_originals_and_synth_on_song_id(demo: Demo) -> None:
-    joined = demo.version("synth_summary:latest").get("synth_explore")
+def test_synth_summary_joins_originals_and_the_latest_synth_on_song_id(demo: Demo) -> None:
+    summary = demo.version("synth_summary:latest")
+    joined = summary.get("synth_explore")
     assert isinstance(joined, shanty.JoinedTable) and joined.join_key == ["song_id"]
     assert "spectrogram" in joined.table1.columns and "instrument" in joined.table2.columns
-
-
-def test_runs_record_lineage(demo: Demo) -> None:
-    runs = {r.job_type: r for r in demo.api().runs(DEMO_PROJECT)}
-    assert f"{DEMO_PROJECT}/sample_songs:v1" in runs["log_synth"].used
-    assert set(runs["log_synth"].logged) == {f"{DEMO_PROJECT}/synth_songs:v0", f"{DEMO_PROJECT}/synth_samples:v0"}
+    assert (len(joined.table1), len(joined.table2)) == (len(SONGS), SYNTH_V1_ROWS)
 
 
 # --- determinism and idempotence ---------------------------------------------------------------------
 
 
-def test_rebuilding_elsewhere_gives_byte_identical_media(demo: Demo, rebuilt: Demo) -> None:
+def portable(version: shanty.ArtifactVersion) -> tuple[object, ...]:
+    """A version's contents without where the bucket is: tables name their media by absolute path."""
+    referenced = sorted((Path(e.path).name, e.digest, e.size) for e in version.manifest if e.ref)
+    return version.file_count, tuple(sorted(version.aliases)), version.description, referenced
+
+
+def test_rebuilding_elsewhere_gives_byte_identical_media_and_versions(demo: Demo, rebuilt: Demo) -> None:
     first, second = files_under(demo.media), files_under(rebuilt.media)
-    assert sorted(first) == sorted(second) and len(first) == 1 + 7 + 28 + 7 + 7
+    assert sorted(first) == sorted(second) and len(first) == 1 + 7 + 28 + 4 + 7 + 7
     differing = [name for name in first if first[name] != second[name]]
     assert not differing
+    ours, theirs = demo.api(), rebuilt.api()
+    for name, number in LOGGING_ORDER:
+        a, b = (api.artifact(f"{DEMO_PROJECT}/{name}:{number}") for api in (ours, theirs))
+        assert portable(a) == portable(b)
+        if name in ("sample_songs", "synth_songs"):  # by reference only: the digest does not see the bucket's place
+            assert a.digest == b.digest
 
 
 def test_rebuilding_the_same_root_logs_nothing_and_touches_no_file(rebuilt: Demo) -> None:
@@ -209,12 +359,12 @@ def test_rebuilding_the_same_root_logs_nothing_and_touches_no_file(rebuilt: Demo
 
 
 def test_a_new_registry_over_an_existing_bucket_gets_the_same_versions(demo: Demo, tmp_path: Path) -> None:
-    # The dashboard keeps one media folder and may fill several registries from it: synth/ is
-    # already there when sample_songs is logged, and must not leak into it.
+    # The dashboard keeps one media folder and may fill several registries from it: the new songs, the
+    # second takes and the new songs' renderings are already there when v0s are logged, and must not leak in.
     other = Demo(tmp_path / "registry", demo.media)
     build_demo(other.root, other.media)
     ours, theirs = registry_state(demo)["versions"], registry_state(other)["versions"]
-    assert theirs == ours
+    assert theirs == ours and sorted(ours) == sorted(LOGGING_ORDER)
 
 
 # --- the browser ------------------------------------------------------------------------------------

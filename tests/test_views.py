@@ -35,6 +35,11 @@ def app(demo_root: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     return start
 
 
+def changes_table(at: AppTest, new: str):
+    """The Diff view's side-by-side list of changes (the first table with the new version's paths)."""
+    return next(d.value for d in at.dataframe if f"{new}: path" in d.value.columns)
+
+
 def expression(at: AppTest):
     return next(t for t in at.text_input if t.label == "Expression")
 
@@ -46,23 +51,23 @@ def counts(at: AppTest) -> str:
 def test_table_view_shows_the_synth_table(app) -> None:
     at = app("dashboard/views/table.py", artifact="cshanty/synth_samples")
     assert not at.exception
-    assert "**28 rows**" in counts(at)
+    assert "**26 rows**" in counts(at)
     assert at.selectbox(key="table").value == "synth_song_samples"
 
 
 def test_expression_filters_and_lands_in_the_url(app) -> None:
     at = app("dashboard/views/table.py", artifact="cshanty/synth_samples")
     expression(at).input("instrument = 'flute'").run()
-    assert "**7 rows**" in counts(at)
+    assert "**6 rows**" in counts(at)
     token = at.query_params["q"]
     restored = app("dashboard/views/table.py", artifact="cshanty/synth_samples", q=token)
-    assert "**7 rows**" in counts(restored)
+    assert "**6 rows**" in counts(restored)
 
 
 def test_deep_link_with_filter_and_group(app) -> None:
     flute = shanty.Query(filters=(shanty.Filter("instrument", "=", "flute"),))
     at = app("dashboard/views/table.py", artifact="cshanty/synth_samples", q=flute.to_url_token())
-    assert "**7 rows**" in counts(at)
+    assert "**6 rows**" in counts(at)
     grouped = shanty.Query(group_by=shanty.GroupBy(("song_id",), (shanty.Aggregate("count"),), samples=2))
     at = app("dashboard/views/table.py", artifact="cshanty/synth_samples", q=grouped.to_url_token())
     assert "**7 groups**" in counts(at)
@@ -77,7 +82,7 @@ def test_grouping_widget(app) -> None:
 def test_bad_links_and_bad_expressions_are_explained(app) -> None:
     at = app("dashboard/views/table.py", artifact="cshanty/synth_samples", q="not-a-query")
     assert not at.exception and any("could not be read" in w.value for w in at.warning)
-    assert "**28 rows**" in counts(at)
+    assert "**26 rows**" in counts(at)
     expression(at).input("pitch_hz >").run()
     assert not at.exception and at.error and "Expected" in at.error[0].value
 
@@ -87,7 +92,7 @@ def test_export_prepares_a_download(app) -> None:
     prepare = next(b for b in at.button if b.label == "Prepare the export")
     prepare.click().run()
     assert not at.exception
-    assert any("Download 28 rows" in str(getattr(b, "label", "")) for b in at.get("download_button"))
+    assert any("Download 26 rows" in str(getattr(b, "label", "")) for b in at.get("download_button"))
 
 
 def test_artifacts_view_deep_link_and_files(app) -> None:
@@ -119,9 +124,9 @@ def test_join_view_pairs_originals_with_every_instrument(app) -> None:
         on="song_id",
     )
     assert not at.exception
-    assert "**28 rows**" in counts(at)
+    assert "**26 rows**" in counts(at)
     expression(at).input("synth.instrument = 'organ'").run()
-    assert "**7 rows**" in counts(at)
+    assert "**6 rows**" in counts(at)
     assert "q" in at.query_params and at.query_params["on"] == "song_id"
 
 
@@ -135,7 +140,7 @@ def test_join_can_be_saved_and_reopened(app, demo_root: str) -> None:
     assert not at.exception and at.success
     joined = shanty.Api(demo_root).artifact("cshanty/songs_join_test:latest").get("original_synth")
     assert isinstance(joined, shanty.JoinedTable) and joined.join_key == ["song_id"]
-    assert (len(joined.table1), len(joined.table2)) == (7, 28)
+    assert (len(joined.table1), len(joined.table2)) == (7, 26)
 
 
 def test_diff_view_names_the_added_songs(app) -> None:
@@ -143,8 +148,9 @@ def test_diff_view_names_the_added_songs(app) -> None:
     assert not at.exception
     assert (at.selectbox(key="old").value, at.selectbox(key="new").value) == ("v0", "v1")
     assert any("2 change(s)" in c.value for c in at.caption)
-    changes = at.dataframe[-1].value
-    assert list(changes["path"]) == ["bowhead_01.wav", "pilot_01.wav"] and set(changes["change"]) == {"added"}
+    changes = changes_table(at, "v1")
+    assert list(changes["v1: path"]) == ["bowhead_01.wav", "pilot_01.wav"] and set(changes["change"]) == {"added"}
+    assert list(changes["v0: path"]) == ["", ""]  # side by side: nothing on the old side
 
 
 def test_diff_view_plays_a_modified_file_a_b(app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -221,4 +227,4 @@ def test_saved_join_reopens(app, demo_root: str) -> None:
     assert at.selectbox(key="l_artifact").value == "cshanty/reopen_me"
     assert at.selectbox(key="l_table").value == "original_song_samples"
     assert at.selectbox(key="r_table").value == "synth_song_samples"
-    assert "**28 rows**" in counts(at)
+    assert "**26 rows**" in counts(at)

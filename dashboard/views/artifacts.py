@@ -1,18 +1,34 @@
 """Artifacts: projects -> artifacts -> versions, editable notes and aliases, and a version's files."""
 
+import dataclasses
+
 import pandas as pd
 import streamlit as st
 
-from dashboard.widgets.deeplink import publish, seed
+from dashboard.widgets.deeplink import notes_area, publish, seed, toast_after_rerun
+from dashboard.widgets.paging import fit_page, page_input, requested_page
 from dashboard.widgets.pickers import pick_artifact, pick_project, pick_version
 from dashboard.workspace import configured_root, load_demo_into, workspace_api
-from shanty import Filter, Query, ShantyError, Sort, human_size, run_query
+from shanty import (
+    EMPTY,
+    Filter,
+    Query,
+    ShantyError,
+    Sort,
+    format_number,
+    format_time,
+    format_uri,
+    human_size,
+    run_query,
+)
 
 FILES_PAGE_SIZE = 100
 
 api = workspace_api()
+zone = st.context.timezone
 st.title("Artifacts")
-st.caption(f"Registry: `{api.root}`")
+st.caption(f"Registry: `{format_uri(api.root)}`")
+notes_area()
 
 project = pick_project(api)
 if project is None:
@@ -20,45 +36,48 @@ if project is None:
         "This registry is empty. Log something with `shanty ref add URI --project P --name N --type T`, or load the demo."
     )
     if configured_root() and st.button("Load the demo workspace into this registry"):
-        load_demo_into(configured_root())
+        with st.spinner("Building the demo workspace..."):
+            load_demo_into(configured_root())
         st.rerun()
     st.stop()
 
-artifacts = api.artifacts(project)
+artifacts = api.recent_artifacts(project)
 st.dataframe(
     pd.DataFrame(
         [
             {
                 "artifact": a.name,
                 "type": a.type,
-                "versions": a.version_count,
+                "versions": format_number(a.version_count),
                 "latest": a.latest.version,
+                "changed": format_time(a.latest.created_at, zone),
+                "files": format_number(a.latest.file_count),
                 "size": human_size(a.latest.total_size),
             }
             for a in artifacts
         ],
-        columns=["artifact", "type", "versions", "latest", "size"],
+        columns=["artifact", "type", "versions", "latest", "changed", "files", "size"],
     ),
     hide_index=True,
     width="stretch",
 )
-if not artifacts:
+name = pick_artifact(api, project)
+if name is None:
     st.stop()
 
-name = pick_artifact([a.name for a in artifacts])
 versions = api.versions(f"{project}/{name}")
 st.dataframe(
     pd.DataFrame(
         [
             {
                 "version": v.version,
-                "aliases": ", ".join(v.aliases),
-                "created": v.created_at[:19].replace("T", " "),
-                "job": v.info.job_type or "",
-                "files": v.file_count,
+                "aliases": ", ".join(v.aliases) or EMPTY,
+                "created": format_time(v.created_at, zone),
+                "job": v.info.job_type or EMPTY,
+                "files": format_number(v.file_count),
                 "size": human_size(v.size),
                 "digest": v.digest,
-                "note": v.description or "",
+                "note": v.description or EMPTY,
             }
             for v in reversed(versions)
         ]
@@ -71,38 +90,58 @@ version = pick_version(versions)
 chosen = version.version
 
 with st.form(f"edit-{project}-{name}-{chosen}"):
-    st.subheader(f"{version.qualified_name}")
-    note = st.text_area("Note", value=version.description or "")
+    st.subheader(version.qualified_name)
+    note_text = st.text_area("Note", value=version.description or "")
     aliases = st.text_input(
-        "Aliases (comma separated; 'latest' is automatic)", value=", ".join(a for a in version.aliases if a != "latest")
+        "Aliases (comma separated; 'latest' and 'vN' are automatic)",
+        value=", ".join(a for a in version.aliases if a != "latest"),
     )
     if st.form_submit_button("Save note and aliases"):
-        version.description = note or None
-        version.aliases = [a.strip() for a in aliases.split(",") if a.strip()]
-        try:
+        typed = [a.strip() for a in aliases.split(",") if a.strip()]
+        is_latest = "latest" in version.aliases
+        try:  # the library says which aliases cannot be set, and why ('latest' and 'vN' are derived)
+            version.description = note_text or None
+            version.aliases = typed + (["latest"] if is_latest and "latest" not in typed else [])
             version.save()
-            st.success("Saved.")
-            st.rerun()
         except ShantyError as exc:
-            st.error(str(exc))
+            st.error(f"Nothing was saved: {exc}")
+        else:
+            if "latest" in typed:
+                toast_after_rerun(f"'latest' needs no setting: it always names the newest version, {chosen}.", "ℹ️")
+            toast_after_rerun(f"Saved the note and aliases of {version.qualified_name}.", "✅")
+            st.rerun()  # the form shows what was stored
 
-st.subheader(f"Files of {version.version}")
+st.subheader(f"Files of {chosen}")
 seed("files_q", "")
-seed("files_page", 1, int)
 search = st.text_input("Search paths", key="files_q")
-page_number = st.number_input("Page", min_value=1, step=1, key="files_page")
 query = Query(
     filters=(Filter("path", "contains", search),) if search else (),
     sort=(Sort("path"),),
     columns=("path", "size", "digest", "version", "ref"),
-    page=int(page_number),
+    page=requested_page("files_page"),
     page_size=FILES_PAGE_SIZE,
 )
-result = run_query(query, {"manifest": version.manifest_file()})
-st.caption(f"{result.total_rows:,} file(s) · page {result.page} of {max(result.page_count, 1)}")
+files = {"manifest": version.manifest_file()}
+result = run_query(query, files)
+if fit_page("files_page", result.page_count) != query.page:
+    result = run_query(dataclasses.replace(query, page=st.session_state["files_page"]), files)
+info, box = st.columns([5, 1], vertical_alignment="bottom")
+info.caption(f"{format_number(result.total_rows)} file(s) · page {result.page} of {max(result.page_count, 1)}")
+with box:
+    page_input("files_page", result.page_count)
 st.dataframe(
-    pd.DataFrame(result.rows, columns=list(result.columns)).rename(
-        columns={"version": "object version", "ref": "reference"}
+    pd.DataFrame(
+        [
+            {
+                "path": row["path"],
+                "size": human_size(row["size"]),
+                "digest": row["digest"],
+                "object version": row["version"] or EMPTY,
+                "source": format_uri(row["ref"]) if row["ref"] else "stored in the registry",
+            }
+            for row in result.rows
+        ],
+        columns=["path", "size", "digest", "object version", "source"],
     ),
     hide_index=True,
     width="stretch",
@@ -112,5 +151,5 @@ publish(
     artifact=name,
     version=chosen,
     files_q=search or None,
-    files_page=int(page_number) if page_number > 1 else None,
+    files_page=result.page if result.page > 1 else None,
 )

@@ -1,27 +1,55 @@
 """Compare two tables (two versions of one, or any two): row-level diff with A/B media, and side by side."""
 
-import pandas as pd
 import streamlit as st
 
-from dashboard.widgets.deeplink import seed
-from dashboard.widgets.media_links import cells_for_page, sign_cell
+from dashboard.widgets.charts import change_chart
+from dashboard.widgets.deeplink import clear_note, link_value, note, notes_area, seed
+from dashboard.widgets.media_links import cells_for_page, sign_cell, table_columns
 from dashboard.widgets.media_table import media_table
-from dashboard.widgets.pickers import pick_two_tables
+from dashboard.widgets.paging import fit_page, page_input
+from dashboard.widgets.pickers import pick_two_tables, two_tables_to_compare
 from dashboard.widgets.query_view import controls, keep, load_query, run_or_explain
 from dashboard.workspace import workspace_api
-from shanty import RowKind, ShantyError, diff_tables, run_query
+from shanty import RowKind, ShantyError, TableSchema, diff_tables, format_number, format_value, run_query, suggest_key
 
 PAGE_SIZE = 25
 
 api = workspace_api()
+zone = st.context.timezone
 st.title("Compare")
 st.caption(
     "A is the old or left table, B the new or right one. Rows are matched by key columns (or by whole-row content)."
 )
+notes_area()
 
-(av, at_name, apath, aschema), (bv, bt_name, bpath, bschema), shared = pick_two_tables(api, (("a_", "A"), ("b_", "B")))
-seed("key", [], lambda raw: [k for k in raw.split(",") if k in shared])
-key = st.multiselect("Match rows by", shared, key="key", help="none: rows match when every cell is equal")
+(av, at_name, apath, aschema), (bv, bt_name, bpath, bschema), shared = pick_two_tables(
+    api, (("a_", "A"), ("b_", "B")), two_tables_to_compare(api)
+)
+
+# The key: the link's, else the fewest shared columns that identify every row on both sides; again for new tables.
+pair = f"{apath}|{bpath}"
+if st.session_state.get("key-for") != pair:
+    st.session_state.pop("key", None)
+    st.session_state["key-for"] = pair
+if "key" not in st.session_state:
+    linked = link_value("key")
+    wanted = [k for k in linked.split(",") if k] if linked is not None else list(suggest_key(apath, bpath))
+    unknown = [k for k in wanted if k not in shared]
+    if unknown:
+        note(
+            "key",
+            f"The link matches rows by {', '.join(map(repr, unknown))}, which the two tables do not share; "
+            f"they share: {', '.join(map(repr, shared)) or 'no plain column'}.",
+        )
+    st.session_state["key"] = [k for k in wanted if k in shared]
+key = st.multiselect(
+    "Match rows by",
+    shared,
+    key="key",
+    help="none: rows match when every cell is equal",
+    on_change=clear_note,
+    args=("key",),
+)
 
 try:
     diff = diff_tables(apath, bpath, key or None)
@@ -30,21 +58,44 @@ except ShantyError as exc:
     st.stop()
 
 counts = {k.value: diff.count(k) for k in RowKind} | {"unchanged": diff.unchanged}
-st.bar_chart(pd.Series(counts, name="rows"), height=160, horizontal=True)
+st.altair_chart(change_chart(counts, noun="rows"), width="stretch")
 notes = []
 if diff.columns_added:
     notes.append(f"columns only in B: {', '.join(diff.columns_added)}")
 if diff.columns_removed:
     notes.append(f"columns only in A: {', '.join(diff.columns_removed)}")
-st.caption(f"A {diff.old_rows:,} rows · B {diff.new_rows:,} rows" + ("" if not notes else " · " + "; ".join(notes)))
+st.caption(
+    f"A {format_number(diff.old_rows)} rows · B {format_number(diff.new_rows)} rows"
+    + ("" if not notes else " · " + "; ".join(notes))
+)
+
+
+def shown(value, media: str | None, version):
+    """A cell as the table shows it: media signed for ``version``, other values formatted for people."""
+    if media:
+        return sign_cell(value, media, version)
+    return None if value is None else format_value(value, zone)
+
 
 tab_diff, tab_side = st.tabs(["Row changes (A/B)", "Side by side"])
 with tab_diff:
-    seed("kind", "changed" if key else "added")
     kinds = [k.value for k in RowKind if key or k is not RowKind.CHANGED]
+    seed(
+        "kind",
+        "changed" if key and counts["changed"] else next((k for k in kinds if counts[k]), kinds[0]),
+        lambda raw: RowKind(raw).value,
+    )
+    if st.session_state["kind"] not in kinds:
+        st.session_state["kind"] = kinds[0]
     kind = st.radio("Rows", kinds, key="kind", horizontal=True, format_func=lambda k: f"{k} ({counts[k]:,})")
-    page = st.number_input("Page", min_value=1, value=1, step=1, key="diff_page")
-    rows = diff.rows(kind, int(page), PAGE_SIZE)
+    pages = -(-counts[kind] // PAGE_SIZE)
+    page = fit_page("diff_page", pages)
+    rows = diff.rows(kind, page, PAGE_SIZE)
+    box, info = st.columns([1, 5], vertical_alignment="bottom")
+    with box:
+        page_input("diff_page", pages)
+    first = (page - 1) * PAGE_SIZE
+    info.caption(f"{kind} rows {first + 1:,}–{first + len(rows):,} of {counts[kind]:,}" if rows else "")
     if not rows:
         st.info(f"No {kind} rows.")
     elif kind == "changed":
@@ -55,23 +106,20 @@ with tab_diff:
             columns += [{"name": f"A: {c}", "kind": media}, {"name": f"B: {c}", "kind": media}]
         body, marks = [], []
         for r in rows:
-            line = [r.key[k] for k in key]
+            line = [format_value(r.key[k], zone) for k in key]
             for c in changed:
                 media = bschema.media.get(c)
-                old, new = r.old.get(c), r.new.get(c)
-                line += [sign_cell(old, media, av), sign_cell(new, media, bv)] if media else [old, new]
+                line += [shown(r.old.get(c), media, av), shown(r.new.get(c), media, bv)]
             body.append(line)
             marks.append([len(key) + 2 * changed.index(c) + j for c in r.changed_columns for j in (0, 1)])
         media_table(columns, body, None, key="compare-changed", highlight=marks)
     else:
         version, schema = (bv, bschema) if kind == "added" else (av, aschema)
         names = list(schema.columns)
-        body = []
-        for r in rows:
-            row = r.new if kind == "added" else r.old
-            body.append(
-                [sign_cell(row.get(c), schema.media[c], version) if c in schema.media else row.get(c) for c in names]
-            )
+        body = [
+            [shown((r.new if kind == "added" else r.old).get(c), schema.media.get(c), version) for c in names]
+            for r in rows
+        ]
         media_table([{"name": c, "kind": schema.media.get(c)} for c in names], body, None, key="compare-rows")
 
 with tab_side:
@@ -79,19 +127,14 @@ with tab_side:
     common = {c: t for c, t in aschema.columns.items() if c in bschema.columns}
     view = f"compare|{av.qualified_name}/{at_name}|{bv.qualified_name}/{bt_name}"
     query = controls(
-        load_query(view), type(aschema)(common, {c: k for c, k in aschema.media.items() if c in common}), view
+        load_query(view), TableSchema(common, {c: k for c, k in aschema.media.items() if c in common}), view
     )
     left, right = st.columns(2)
     for box, version, name, path, label in ((left, av, at_name, apath, "A"), (right, bv, bt_name, bpath, "B")):
         with box:
-            result = run_or_explain(query, {name: path}) if label == "A" else run_query(query, {name: path})
-            st.markdown(f"**{label}: {version.qualified_name}/{name}** · {result.total_rows:,} rows")
-            media_table(
-                [{"name": c, "kind": result.media.get(c)} for c in result.columns],
-                cells_for_page(result, version),
-                None,
-                key=f"side-{label}",
-            )
+            result = run_or_explain(query, {name: path}, view) if label == "A" else run_query(query, {name: path})
+            st.markdown(f"**{label}: {version.qualified_name}/{name}** · {format_number(result.total_rows)} rows")
+            media_table(table_columns(result), cells_for_page(result, version, zone), None, key=f"side-{label}")
 
 keep(
     query,
@@ -103,4 +146,5 @@ keep(
     b_table=bt_name,
     key=",".join(key) or None,
     kind=kind,
+    diff_page=page if page > 1 else None,
 )

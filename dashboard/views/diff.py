@@ -1,20 +1,25 @@
-"""Diff: what changed between two versions of an artifact, with A/B playback of modified media."""
+"""Diff: two versions of an artifact side by side, aligned by path, with A/B playback of changed media."""
 
 import pandas as pd
 import streamlit as st
 
-from dashboard.routes.media import media_url
-from dashboard.widgets.deeplink import publish, seed
+from dashboard.routes.media import server_from_environment
+from dashboard.widgets.charts import change_chart, kind_background
+from dashboard.widgets.deeplink import notes_area, publish, seed, shared
+from dashboard.widgets.media_links import sign_cell
 from dashboard.widgets.media_table import media_table
-from dashboard.widgets.pickers import pick_artifact, pick_project, pick_version
+from dashboard.widgets.paging import fit_page, page_input, requested_page
+from dashboard.widgets.pickers import catalog, pick_artifact, pick_project, pick_version
 from dashboard.workspace import workspace_api
-from shanty import ChangeKind, cell_kind_of, diff_manifest_files, human_size
+from shanty import EMPTY, ChangeKind, ShantyError, cell_kind_of, diff_manifest_files, format_number, human_size
 
 PAGE_SIZE = 100
 KINDS = [k.value for k in ChangeKind]
+CHANGED = [k for k in KINDS if k != "unchanged"]
 
 api = workspace_api()
 st.title("Diff")
+notes_area()
 
 
 @st.cache_data(show_spinner="Comparing the manifests...")
@@ -22,111 +27,131 @@ def _diff(old_file: str, new_file: str):
     return diff_manifest_files(old_file, new_file)
 
 
+# Without a selection, the most recently changed artifact that has something to compare.
+found = catalog(api.root)
+busy = [r for r in found.refs if found.version_counts[r] >= 2]
+fallback_project = (busy or found.refs or [""])[0].split("/")[0] or None
 top = st.columns([2, 3, 1, 1])
 with top[0]:
-    project = pick_project(api)
+    project = pick_project(api, default=fallback_project)
 if project is None:
-    st.info("This registry is empty.")
-    st.stop()
-artifacts = [a.name for a in api.artifacts(project)]
-if not artifacts:
-    st.info(f"{project} has no artifacts yet.")
+    st.info("This registry is empty: log two versions of an artifact to compare them here.")
     st.stop()
 with top[1]:
-    name = pick_artifact(artifacts)
+    name = pick_artifact(api, project, min_versions=2)
+if name is None:
+    st.info(f"{project} has no artifacts yet.")
+    st.stop()
 versions = api.versions(f"{project}/{name}")
-seed("old", versions[-2].version if len(versions) > 1 else versions[0].version)  # default: previous vs latest
-seed("new", versions[-1].version)
+labels = [v.version for v in versions]
+# The selected version against the one before it; previous vs latest when nothing is selected.
+selection = shared()
+picked = selection.get("version") if (selection.get("project"), selection.get("artifact")) == (project, name) else None
+new_index = labels.index(picked) if picked in labels else len(labels) - 1
+new_index = max(new_index, min(1, len(labels) - 1))
 with top[2]:
-    old = pick_version(versions, key="old", label="Old", newest_first=False)
+    old = pick_version(versions, key="old", label="Old", newest_first=False, preferred=labels[max(new_index - 1, 0)])
 with top[3]:
-    new = pick_version(versions, key="new", label="New", newest_first=False)
-old_label, new_label = old.version, new.version
+    new = pick_version(versions, key="new", label="New", newest_first=False, preferred=labels[new_index])
+if len(versions) == 1:
+    st.info(f"{project}/{name} has one version so far: log another to see what changed.")
 
 diff = _diff(str(old.manifest_file()), str(new.manifest_file()))
 summary = diff.summary
 st.markdown(
-    f"**{old.qualified_name}** ({summary.old_files:,} files, {human_size(summary.old_bytes)}) → "
-    f"**{new.qualified_name}** ({summary.new_files:,} files, {human_size(summary.new_bytes)})"
+    f"**{old.qualified_name}** ({format_number(summary.old_files)} files, {human_size(summary.old_bytes)}) → "
+    f"**{new.qualified_name}** ({format_number(summary.new_files)} files, {human_size(summary.new_bytes)})"
 )
-totals = pd.DataFrame(
-    [
-        {
-            "change": k.value,
-            "files": summary.kind(k).count,
-            "bytes": summary.kind(k).new_bytes or summary.kind(k).old_bytes,
-        }
-        for k in ChangeKind
-    ]
-).set_index("change")
+counts = {k.value: summary.kind(k).count for k in ChangeKind}
 chart, numbers = st.columns([2, 1])
-chart.bar_chart(totals["files"], height=180, horizontal=True)
-numbers.dataframe(totals.assign(bytes=totals["bytes"].map(human_size)), height=220)
-
-seed("kinds", [k for k in KINDS if k != "unchanged"], lambda raw: [k for k in raw.split(",") if k in KINDS])
-seed("path_q", "")
-seed("page", 1, int)
-filters = st.columns([3, 3, 1])
-kinds = filters[0].multiselect("Show", KINDS, key="kinds", help="unchanged files are hidden unless you add them")
-search = filters[1].text_input("Path contains", key="path_q")
-page = filters[2].number_input("Page", min_value=1, step=1, key="page")
-changes = diff.changes(kinds=kinds, path_contains=search or None, page=int(page), page_size=PAGE_SIZE)
-st.caption(f"{changes.total:,} change(s) · page {changes.page} of {max(changes.page_count, 1)}")
-
-rows = [
-    {
-        "change": c.kind.value,
-        "path": c.path,
-        "old path": c.old.path if c.old and c.old.path != c.path else "",
-        "old size": c.old.size if c.old else None,
-        "new size": c.new.size if c.new else None,
-        "Δ bytes": c.size_delta,
-        "old digest": c.old.digest if c.old else "",
-        "new digest": c.new.digest if c.new else "",
-        "old object version": (c.old.object_version or "") if c.old else "",
-        "new object version": (c.new.object_version or "") if c.new else "",
-    }
-    for c in changes.changes
-]
-colors = {"added": "#1f6f43", "removed": "#7a2731", "modified": "#7a5b16", "renamed": "#24527a", "unchanged": ""}
-frame = pd.DataFrame(
-    rows,
-    columns=[
-        "change",
-        "path",
-        "old path",
-        "old size",
-        "new size",
-        "Δ bytes",
-        "old digest",
-        "new digest",
-        "old object version",
-        "new object version",
-    ],
-)
-st.dataframe(
-    frame.style.apply(lambda row: [f"background-color: {colors.get(row['change'], '')}"] * len(row), axis=1),
+chart.altair_chart(change_chart(counts), width="stretch")
+numbers.dataframe(
+    pd.DataFrame(
+        [
+            {
+                "change": k.value,
+                "files": format_number(summary.kind(k).count),
+                "bytes": human_size(summary.kind(k).delta, signed=True) if k is not ChangeKind.UNCHANGED else EMPTY,
+            }
+            for k in ChangeKind
+        ]
+    ).style.apply(lambda row: [kind_background(row["change"])] * len(row), axis=1),
     hide_index=True,
-    width="stretch",
 )
 
-# A/B: each side is fetched at the object version its own manifest recorded.
-playable = [c for c in changes.changes if cell_kind_of(c.new or c.old)]
+seed("kinds", CHANGED, lambda raw: [k for k in raw.split(",") if k in KINDS])
+seed("path_q", "")
+filters = st.columns([3, 3, 1])
+kinds = filters[0].multiselect("Show", KINDS, key="kinds", help="unchanged files are listed below, folded")
+search = filters[1].text_input("Path contains", key="path_q")
+requested = requested_page("page")
+changes = diff.changes(kinds=kinds, path_contains=search or None, page=requested, page_size=PAGE_SIZE)
+page = fit_page("page", changes.page_count)
+if page != requested:
+    changes = diff.changes(kinds=kinds, path_contains=search or None, page=page, page_size=PAGE_SIZE)
+with filters[2]:
+    page_input("page", changes.page_count)
+st.caption(f"{format_number(changes.total)} change(s) · page {changes.page:,} of {max(changes.page_count, 1):,}")
+
+
+def side_by_side(rows) -> pd.DataFrame:
+    """Old entries on the left, new on the right, one row per path; a side without the file is empty."""
+    frame = pd.DataFrame(
+        [
+            {
+                f"{old.version}: path": c.old.path if c.old else "",
+                f"{old.version}: size": human_size(c.old.size) if c.old else "",
+                f"{old.version}: object version": (c.old.object_version or EMPTY) if c.old else "",
+                "change": c.kind.value,
+                f"{new.version}: path": c.new.path if c.new else "",
+                f"{new.version}: size": human_size(c.new.size) if c.new else "",
+                f"{new.version}: object version": (c.new.object_version or EMPTY) if c.new else "",
+            }
+            for c in rows
+        ],
+        columns=[
+            f"{old.version}: path",
+            f"{old.version}: size",
+            f"{old.version}: object version",
+            "change",
+            f"{new.version}: path",
+            f"{new.version}: size",
+            f"{new.version}: object version",
+        ],
+    )
+    return frame.style.apply(lambda row: [kind_background(row["change"])] * len(row), axis=1)
+
+
+st.dataframe(side_by_side(changes.changes), hide_index=True, width="stretch")
+if "unchanged" not in kinds and counts["unchanged"]:
+    with st.expander(f"Unchanged files ({format_number(counts['unchanged'])})"):
+        same = diff.changes(kinds=["unchanged"], path_contains=search or None, page=1, page_size=PAGE_SIZE)
+        st.dataframe(side_by_side(same.changes), hide_index=True, width="stretch")
+        if same.total > len(same.changes):
+            st.caption(
+                f"The first {len(same.changes):,} of {format_number(same.total)}; add 'unchanged' to Show to page."
+            )
+
+# A/B: each side is played at the object version its own manifest recorded, or says why it cannot be.
+playable = [c for c in changes.changes if c.kind is not ChangeKind.UNCHANGED and cell_kind_of(c.new or c.old)]
 if playable:
     st.subheader("Listen / look: A/B")
     chosen = st.selectbox("File", [c.path for c in playable], key="ab")
     change = next(c for c in playable if c.path == chosen)
     kind = cell_kind_of(change.new or change.old)
+    server = server_from_environment()
 
     def cell(version, entry):
-        return (
-            {
-                "url": media_url(version, entry.path, absolute=False),
-                "caption": f"{version.version} · {human_size(entry.size)} · {entry.digest[:10]}",
-            }
-            if entry
-            else None
-        )
+        if entry is None:
+            return f"not in {version.version}"
+        try:
+            reason = server.why_unplayable(version, entry.path)
+        except ShantyError as exc:
+            reason = str(exc)
+        if reason:
+            return reason
+        shown = sign_cell({"entry": entry.path}, kind, version)
+        return {**shown, "caption": f"{version.version} · {human_size(entry.size)} · {entry.digest[:10]}"}
 
     media_table(
         columns=[
@@ -142,9 +167,9 @@ if playable:
 publish(
     project=project,
     artifact=name,
-    old=old_label,
-    new=new_label,
-    kinds=",".join(kinds),
+    old=old.version,
+    new=new.version,
+    kinds=",".join(kinds) if kinds != CHANGED else None,
     path_q=search or None,
-    page=int(page) if page > 1 else None,
+    page=changes.page if changes.page > 1 else None,
 )

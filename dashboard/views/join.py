@@ -3,8 +3,14 @@
 import streamlit as st
 
 import shanty
-from dashboard.widgets.deeplink import seed
-from dashboard.widgets.pickers import forget_registry_scans, pick_two_tables, saved_joins
+from dashboard.widgets.deeplink import notes_area, seed
+from dashboard.widgets.pickers import (
+    forget_registry_scans,
+    pick_two_tables,
+    preset_table,
+    saved_joins,
+    two_tables_to_join,
+)
 from dashboard.widgets.query_view import controls, keep, load_query, page_of_rows, run_or_explain
 from dashboard.workspace import workspace_api
 from shanty import Join, JoinedTable, Query, ShantyError, join_prefix, relation_schema
@@ -12,6 +18,7 @@ from shanty import Join, JoinedTable, Query, ShantyError, join_prefix, relation_
 api = workspace_api()
 st.title("Join")
 st.caption("Pick two tables (any artifacts, any versions) and the key columns they share.")
+notes_area()
 
 
 saved = saved_joins(api.root)
@@ -24,13 +31,13 @@ if saved:
         saved_join = api.artifact(ref).get(name)
         for side, table in (("l_", saved_join.table1), ("r_", saved_join.table2)):
             version, table_name = table.logged_as
-            st.session_state[f"{side}artifact"] = f"{version.project}/{version.source_name}"
-            st.session_state[f"{side}version"] = version.version
-            st.session_state[f"{side}table"] = table_name
+            preset_table(side, f"{version.project}/{version.source_name}", version.version, table_name)
         st.session_state["on"] = list(saved_join.join_key)
         st.session_state["saved_opened"] = opened
 
-(lv, lt, lpath, lschema), (rv, rt, rpath, rschema), shared = pick_two_tables(api, (("l_", "Left"), ("r_", "Right")))
+(lv, lt, lpath, lschema), (rv, rt, rpath, rschema), shared = pick_two_tables(
+    api, (("l_", "Left"), ("r_", "Right")), two_tables_to_join(api)
+)
 if not shared:
     st.warning(f"{lt} and {rt} share no column to join on; pick other tables.")
     st.stop()
@@ -58,7 +65,7 @@ if base.join != join:
     columns = tuple(c for c in joined.columns if c in on or c in joined.media or joined.sources[c] == rname)
     base = Query(join=join, columns=columns)
 query = controls(base, joined, view)
-result = run_or_explain(query, {lname: lpath, rname: rpath})
+result = run_or_explain(query, {lname: lpath, rname: rpath}, view)
 query = page_of_rows(query, result, {lname: lv, rname: rv})
 url = {
     "l_artifact": f"{lv.project}/{lv.source_name}",

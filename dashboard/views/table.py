@@ -3,21 +3,31 @@
 import tempfile
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
+from dashboard.widgets.charts import histogram_chart
+from dashboard.widgets.deeplink import notes_area
 from dashboard.widgets.pickers import pick_table
 from dashboard.widgets.query_view import controls, keep, load_query, page_of_rows, run_or_explain
 from dashboard.workspace import workspace_api
-from shanty import EXPORT_FORMATS, column_summaries, export_query, read_schema
+from shanty import (
+    EXPORT_FORMATS,
+    Query,
+    column_summaries,
+    export_query,
+    format_number,
+    format_value,
+    read_schema,
+)
 
 api = workspace_api()
 st.title("Table")
+notes_area()
 
 
-@st.cache_data(show_spinner=False)
-def _summaries(path: str, stamp: float) -> list:
-    return column_summaries(path)
+@st.cache_data(show_spinner="Summarising the columns...")
+def _summaries(path: str, stamp: float, rows_token: str) -> list:
+    return column_summaries(path, where=Query.from_url_token(rows_token))
 
 
 picked = pick_table(api)
@@ -28,32 +38,43 @@ view = f"{version.qualified_name}/{table_name}"
 url = {"artifact": f"{version.project}/{version.source_name}", "version": version.version, "table": table_name}
 
 query = controls(load_query(view), read_schema(path), view)
-result = run_or_explain(query, {table_name: path})
+result = run_or_explain(query, {table_name: path}, view)
 query = page_of_rows(query, result, version)
 keep(query, **url)
 
-with st.expander("Column summaries"):
+with st.expander("Column summaries (of the rows the filters keep)"):
     # Computed on request: charts would otherwise load with (and delay) the first view of the table.
+    rows_only = Query(filters=query.filters, match=query.match, expression=query.expression)
     summaries = (
-        _summaries(str(path), Path(path).stat().st_mtime)
+        _summaries(str(path), Path(path).stat().st_mtime, rows_only.to_url_token())
         if st.toggle("Compute column summaries", key="summaries")
         else []
     )
     for summary in summaries:
         st.markdown(
-            f"**{summary.name}** · {summary.media or summary.type} · {summary.null_count:,} empty · {summary.distinct_count:,} distinct"
+            f"**{summary.name}** · {summary.media or summary.type} · "
+            f"{format_number(summary.null_count)} empty · {format_number(summary.distinct_count)} distinct"
+            + (f" · {format_value(summary.min)} to {format_value(summary.max)}" if summary.kind == "number" else "")
         )
         if summary.histogram is not None:
-            edges = summary.histogram.edges
-            labels = [f"{edges[i]:.3g}" for i in range(len(edges) - 1)]
-            st.bar_chart(pd.DataFrame({"count": summary.histogram.counts}, index=labels), height=160)
+            st.altair_chart(histogram_chart(summary.histogram), width="stretch")
         elif summary.top_values:
-            st.dataframe(pd.DataFrame(summary.top_values, columns=["value", "count"]), hide_index=True, height=160)
+            st.dataframe(
+                {"value": [format_value(v) for v, _ in summary.top_values], "rows": [n for _, n in summary.top_values]},
+                hide_index=True,
+                height=160,
+            )
 
 with st.expander("Export the filtered rows"):
     export_format = st.radio("Format", EXPORT_FORMATS, horizontal=True)
     if st.button("Prepare the export"):
         target = Path(tempfile.mkdtemp(prefix="shanty-export-")) / f"{table_name}.{export_format}"
-        with st.spinner("Exporting..."):
-            written = export_query(query, {table_name: path}, target, export_format)
-        st.download_button(f"Download {written:,} rows", target.read_bytes(), file_name=target.name)
+        bar = st.progress(0.0, text="Exporting...")
+
+        def shown(done: int, total: int | None, _label: str) -> None:
+            fraction = done / total if total else 0.0
+            bar.progress(min(fraction, 1.0), text=f"Exported {format_number(done)} of {format_number(total or 0)} rows")
+
+        written = export_query(query, {table_name: path}, target, export_format, progress_sink=shown)
+        bar.empty()
+        st.download_button(f"Download {format_number(written)} rows", target.read_bytes(), file_name=target.name)

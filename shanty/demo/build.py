@@ -1,25 +1,41 @@
 """A demo workspace that builds itself, deterministically, with no network.
 
-Follows the seed story ("Artifacts by Reference"). A local folder acts as the
-bucket::
+Follows the seed story ("Artifacts by Reference"), with one more round of
+work, so that every view of the dashboard opens on something. A local folder
+acts as the bucket::
 
     bucket/
-      song_metadata.csv          song_id, location, species, date
+      song_metadata.csv          song_id, location, species, date of the songs in whalesong/
       whalesong/<id>.wav         7 whale-like calls (sweeps, harmonics, noise), 16-bit mono
-      whalesong/synth/<id>_<instrument>.wav   each song re-played by 4 instruments
+      whalesong/synth/<id>_<instrument>.wav         each song re-played by 4 instruments (28)
+      whalesong/synth/take2/<id>_<instrument>.wav   4 of them played again (sharper, brighter, more vibrato)
       spectrograms/<id>.png      512x256 mel spectrograms
       videos/<id>.webm           the spectrogram with a moving playhead, and the song (VP8 + Opus)
 
-and project ``cshanty`` gets, in order:
+The bucket keeps no object versions, so a rendering that is redone goes to a
+new path (``take2/``) and the first take stays playable in the version that
+logged it. Project ``cshanty`` gets, in order, one run per step:
 
-* ``sample_songs`` (raw_data) v0 with 5 songs (alias ``baseline``), then two
-  songs are added and v1 has 7 (alias ``expanded``), each with a note;
-* ``synth_songs`` (generated_data), the synth folder by reference, and
-  ``synth_samples`` (synth_ddsp) with table ``synth_song_samples``;
-* ``original_songs`` (raw_data) with table ``original_song_samples``
-  (audio, spectrogram image, video, metadata);
-* ``synth_summary`` (analysis) with joined table ``synth_explore``
-  (originals joined to their synthesized versions on ``song_id``).
+1. ``upload``: ``sample_songs`` (raw_data) v0, the first 5 songs (alias ``baseline``);
+2. ``log_synth``, using sample_songs v0: ``synth_songs`` (generated_data) v0, its 20
+   renderings by reference, and ``synth_samples`` (synth_ddsp) v0 with table
+   ``synth_song_samples``: 5 songs x 4 instruments = 20 rows;
+3. the bowhead and pilot recordings arrive in the bucket; ``log_synth``, using
+   sample_songs v0 and synth_samples v0, logs v1 of both: 4 renderings redone
+   (humpback_01 on flute and violin, orca_01 on organ and sax: new audio, pitch and
+   similarity), the 2 renderings least like their songs dropped (minke_01 on the
+   flute, beluga_01 on the organ) and the 8 of the new songs added, 26 rows;
+   synth_songs v1 is the whole synth folder (32 files);
+4. ``show_samples``, using sample_songs v0: ``original_songs`` (raw_data) with table
+   ``original_song_samples`` of all 7 songs (audio, spectrogram image, video, metadata);
+5. ``analysis``, using both tables: ``synth_summary`` (analysis) with joined table
+   ``synth_explore`` (the originals joined to synth_samples v1 on ``song_id``);
+6. ``upload``: ``sample_songs`` v1, all 7 songs (alias ``expanded``), each version
+   with a note. It is the last version logged, so the dashboard's Diff view opens
+   on it: v0 -> v1 adds the two new songs.
+
+Steps 3 and 4 read the new recordings from the bucket before step 6 versions
+them; their runs record what they used from the registry.
 
 Every file is the same bytes on every build, files are only rewritten when
 their bytes change, and a step whose artifact version (same contents, same
@@ -32,7 +48,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,9 +63,11 @@ from ..tables.table import JoinedTable, Table
 from .media import (
     INSTRUMENTS,
     SAMPLE_RATE,
+    Instrument,
     call_count,
     render_instrument,
     render_song,
+    retake,
     similarity,
     song_samples,
     spectrogram_png,
@@ -84,10 +102,44 @@ SONGS = (
     Song("pilot_01", "pilot whale", "Cape Cod", "1991-09-09", 1200, 5000, 2.0),
 )
 
-# (songs in the bucket, aliases, note) for each version of sample_songs, in order.
-_SAMPLE_VERSIONS = (
-    (5, ("baseline",), "Five recordings from the Watkins-style sample set."),
-    (7, ("expanded",), "Added the bowhead and pilot whale recordings."),
+
+@dataclass(frozen=True)
+class _SampleVersion:
+    """A version of sample_songs: the first ``songs`` songs, with ``aliases`` and a note."""
+
+    songs: int
+    aliases: tuple[str, ...]
+    note: str
+
+
+_BASELINE, _EXPANDED = (
+    _SampleVersion(5, ("baseline",), "Five recordings from the Watkins-style sample set."),
+    _SampleVersion(7, ("expanded",), "Added the bowhead and pilot whale recordings."),
+)
+
+_Row = tuple[str, str]  # (song id, instrument name): the key of a row of synth_song_samples
+
+
+@dataclass(frozen=True)
+class _SynthVersion:
+    """A version of synth_samples: the first ``songs`` songs on every instrument, but for the
+    ``dropped`` rows, and with the ``retakes`` played again (:func:`retake`) into synth/take2/."""
+
+    songs: int
+    retakes: frozenset[_Row]
+    dropped: frozenset[_Row]
+    note: str
+
+
+_FIRST_TAKES, _SECOND_TAKES = (
+    _SynthVersion(5, frozenset(), frozenset(), "The five baseline songs, each played by 4 instruments."),
+    _SynthVersion(
+        7,
+        frozenset({("humpback_01", "flute"), ("humpback_01", "violin"), ("orca_01", "organ"), ("orca_01", "sax")}),
+        frozenset({("minke_01", "flute"), ("beluga_01", "organ")}),
+        "Second takes of humpback_01 (flute, violin) and orca_01 (organ, sax); dropped the two renderings least "
+        "like their songs (minke_01 on the flute, beluga_01 on the organ); added bowhead_01 and pilot_01.",
+    ),
 )
 
 
@@ -129,25 +181,60 @@ def _sample_songs(bucket: Path, songs: Sequence[Song], note: str) -> Artifact:
     return artifact
 
 
-def _synth_table(bucket: Path, originals: Sequence[np.ndarray]) -> Table:
-    """Render every song with every instrument into whalesong/synth/ and tabulate them."""
+def _synth_folder(bucket: Path) -> Path:
+    return bucket / "whalesong" / "synth"
+
+
+def _synth_path(bucket: Path, song: Song, instrument: Instrument, retaken: bool) -> Path:
+    folder = _synth_folder(bucket) / "take2" if retaken else _synth_folder(bucket)
+    return folder / f"{song.id}_{instrument.name}.wav"
+
+
+def _synth_table(
+    bucket: Path, plan: _SynthVersion, originals: Sequence[np.ndarray], rendered: dict[Path, tuple[float, float]]
+) -> Table:
+    """Render the rows of ``plan`` into whalesong/synth/ and tabulate them.
+
+    ``rendered`` maps every rendering written so far to its (pitch, similarity),
+    so a rendering that a later version keeps is computed once per build.
+    """
     table = Table(columns=["song_id", "song_name", "audio", "instrument", "duration_s", "pitch_hz", "similarity"])
-    for index, (song, original) in enumerate(zip(SONGS, originals, strict=True)):
+    for index, song in enumerate(SONGS[: plan.songs]):
         for instrument in INSTRUMENTS:
-            rendering = render_instrument(song, index, instrument)
-            name = f"{song.id}_{instrument.name}.wav"
-            path = _write(bucket / "whalesong" / "synth" / name, wav_bytes(rendering.samples))
-            caption = f"{song.id} ({song.species}) played on the {instrument.name}"
+            row = (song.id, instrument.name)
+            if row in plan.dropped:
+                continue
+            retaken = row in plan.retakes
+            path = _synth_path(bucket, song, instrument, retaken)
+            if path not in rendered:
+                rendering = render_instrument(song, index, retake(instrument) if retaken else instrument)
+                _write(path, wav_bytes(rendering.samples))
+                rendered[path] = (rendering.pitch_hz, similarity(originals[index], rendering.samples))
+            pitch_hz, score = rendered[path]
+            take = ", second take" if retaken else ""
+            caption = f"{song.id} ({song.species}) played on the {instrument.name}{take}"
             table.add_data(
                 song.id,
-                name,
+                path.name,
                 Audio(str(path), sample_rate=SAMPLE_RATE, caption=caption),
                 instrument.name,
                 song.seconds,
-                rendering.pitch_hz,
-                similarity(original, rendering.samples),
+                pitch_hz,
+                score,
             )
     return table
+
+
+def _synth_songs(bucket: Path, rendered: Iterable[Path]) -> Artifact:
+    """The synth folder by reference, as the renderings written so far left it."""
+    artifact = Artifact("synth_songs", type="generated_data", description="Each song re-played by 4 instruments.")
+    # One reference per file rather than the folder, so that a bucket which already holds
+    # later takes (a new registry over an existing bucket) gives the same versions. The
+    # entries (and so the digest) are the ones a folder reference gives.
+    folder = _synth_folder(bucket)
+    for path in sorted(rendered):
+        artifact.add_reference(str(path), name=path.relative_to(folder).as_posix())
+    return artifact
 
 
 def _originals_table(bucket: Path, originals: Sequence[np.ndarray]) -> Table:
@@ -191,7 +278,7 @@ def _log(
     root: str | os.PathLike[str],
     job_type: str,
     drafts: Sequence[tuple[Artifact, Sequence[str]]],
-    uses: Sequence[str] = (),
+    uses: Sequence[ArtifactVersion] = (),
 ) -> list[ArtifactVersion]:
     """Log the drafts not yet logged in one run (which uses ``uses``); returns every draft's version."""
     registry = Registry(root)
@@ -199,29 +286,42 @@ def _log(
     if all(found):
         return found
     with Run(project=DEMO_PROJECT, job_type=job_type, root=root) as run:
-        for ref in uses:
-            run.use_artifact(ref)
+        for version in uses:
+            run.use_artifact(version.qualified_name)
         return [
             version or run.log_artifact(artifact, aliases=list(aliases))
             for version, (artifact, aliases) in zip(found, drafts, strict=True)
         ]
 
 
-def _log_synth(root: str | os.PathLike[str], bucket: Path, originals: Sequence[np.ndarray]) -> ArtifactVersion:
+def _log_sample_songs(root: str | os.PathLike[str], bucket: Path, plan: _SampleVersion) -> ArtifactVersion:
+    """The seed's upload: the songs the bucket holds, by reference (the bucket must hold them)."""
+    artifact = _sample_songs(bucket, SONGS[: plan.songs], plan.note)
+    return _log(root, "upload", [(artifact, plan.aliases)])[0]
+
+
+def _log_synth(
+    root: str | os.PathLike[str],
+    bucket: Path,
+    plan: _SynthVersion,
+    originals: Sequence[np.ndarray],
+    rendered: dict[Path, tuple[float, float]],
+    uses: Sequence[ArtifactVersion],
+) -> ArtifactVersion:
     """The seed's "log_synth" job: the synth folder by reference, and a playable table of it."""
-    table = _synth_table(bucket, originals)
-    synth_songs = Artifact("synth_songs", type="generated_data", description="Each song re-played by 4 instruments.")
-    synth_songs.add_reference(str(bucket / "whalesong" / "synth"))
-    synth_samples = Artifact("synth_samples", type="synth_ddsp", description="Playable synthesized songs.")
+    table = _synth_table(bucket, plan, originals, rendered)
+    synth_samples = Artifact("synth_samples", type="synth_ddsp", description=plan.note)
     synth_samples.add(table, "synth_song_samples")
-    drafts = [(synth_songs, ()), (synth_samples, ())]
-    return _log(root, "log_synth", drafts, uses=["sample_songs:expanded"])[1]
+    drafts = [(_synth_songs(bucket, rendered), ()), (synth_samples, ())]
+    return _log(root, "log_synth", drafts, uses=uses)[1]
 
 
-def _log_originals(root: str | os.PathLike[str], bucket: Path, originals: Sequence[np.ndarray]) -> ArtifactVersion:
+def _log_originals(
+    root: str | os.PathLike[str], bucket: Path, originals: Sequence[np.ndarray], uses: Sequence[ArtifactVersion]
+) -> ArtifactVersion:
     artifact = Artifact("original_songs", type="raw_data", description="Songs with spectrograms and videos.")
     artifact.add(_originals_table(bucket, originals), "original_song_samples")
-    return _log(root, "show_samples", [(artifact, ())], uses=["sample_songs:expanded"])[0]
+    return _log(root, "show_samples", [(artifact, ())], uses=uses)[0]
 
 
 def _log_summary(root: str | os.PathLike[str], originals: ArtifactVersion, synth: ArtifactVersion) -> None:
@@ -231,7 +331,7 @@ def _log_summary(root: str | os.PathLike[str], originals: ArtifactVersion, synth
         "synth_summary", type="analysis", description="Originals side by side with their synth versions."
     )
     artifact.add(joined, "synth_explore")
-    _log(root, "analysis", [(artifact, ())], uses=[originals.qualified_name, synth.qualified_name])
+    _log(root, "analysis", [(artifact, ())], uses=[originals, synth])
 
 
 def demo_is_empty(root: str | os.PathLike[str]) -> bool:
@@ -242,15 +342,20 @@ def demo_is_empty(root: str | os.PathLike[str]) -> bool:
 def build_demo(root: str | os.PathLike[str], media_dir: str | os.PathLike[str]) -> None:
     """Generate the demo bucket under ``media_dir``/bucket and log it into ``root`` (project ``cshanty``).
 
-    Deterministic (same bytes every build) and idempotent: re-running logs
-    nothing new. Needs PyAV for the videos. About a second on a 2-core machine.
+    The steps of the module docstring, in order. Deterministic (same bytes
+    every build) and idempotent: re-running logs nothing new. Needs PyAV for
+    the videos. About a second and a half on a 2-core machine.
     """
     bucket = Path(media_dir) / "bucket"
-    for count, aliases, note in _SAMPLE_VERSIONS:
-        _write_songs(bucket, SONGS[:count])
-        _log(root, "upload", [(_sample_songs(bucket, SONGS[:count], note), aliases)])
+    _write_songs(bucket, SONGS[: _BASELINE.songs])
+    baseline = _log_sample_songs(root, bucket, _BASELINE)
 
     originals = [song_samples(song, index) for index, song in enumerate(SONGS)]
-    synth_version = _log_synth(root, bucket, originals)
-    originals_version = _log_originals(root, bucket, originals)
-    _log_summary(root, originals_version, synth_version)
+    rendered: dict[Path, tuple[float, float]] = {}
+    first_takes = _log_synth(root, bucket, _FIRST_TAKES, originals, rendered, uses=[baseline])
+    # The new recordings arrive in the bucket; they are versioned last, once everything built on them is logged.
+    _write_songs(bucket, SONGS[: _EXPANDED.songs])
+    second_takes = _log_synth(root, bucket, _SECOND_TAKES, originals, rendered, uses=[baseline, first_takes])
+    originals_version = _log_originals(root, bucket, originals, uses=[baseline])
+    _log_summary(root, originals_version, second_takes)
+    _log_sample_songs(root, bucket, _EXPANDED)

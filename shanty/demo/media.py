@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import wave
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -27,6 +27,7 @@ __all__ = [
     "call_count",
     "render_instrument",
     "render_song",
+    "retake",
     "similarity",
     "song_samples",
     "spectrogram_png",
@@ -54,7 +55,8 @@ class Instrument:
     ``home_hz`` is where the melody is moved (by whole octaves, so the contour
     is kept) to sit in the instrument's range; ``swell`` shapes loudness
     within a note (0 flat, higher = more of a bowed crescendo-decrescendo);
-    ``breath`` is the level of filtered noise (air, bow, reed).
+    ``breath`` is the level of filtered noise (air, bow, reed); ``detune_cents``
+    moves the whole performance off pitch (100 cents = a semitone).
     """
 
     name: str
@@ -66,6 +68,7 @@ class Instrument:
     swell: float
     breath: float
     home_hz: float
+    detune_cents: float = 0.0
 
 
 INSTRUMENTS = (
@@ -74,6 +77,20 @@ INSTRUMENTS = (
     Instrument("organ", (1.0, 0.8, 0.0, 0.6, 0.0, 0.35, 0.0, 0.25), 0.01, 0.03, 0.0, 0.0, 0.0, 0.0, 260.0),
     Instrument("sax", (1.0, 0.9, 0.75, 0.6, 0.5, 0.4, 0.3, 0.22, 0.15, 0.1), 0.03, 0.06, 5.5, 0.009, 0.5, 0.02, 330.0),
 )
+
+
+def retake(instrument: Instrument) -> Instrument:
+    """A second take on ``instrument``: 40 cents sharp, brighter, with a faster and wider vibrato.
+
+    Same name and range, audibly different: what a player redoing a part sounds like.
+    """
+    return replace(
+        instrument,
+        harmonics=tuple(weight**0.5 for weight in instrument.harmonics),
+        vibrato_hz=instrument.vibrato_hz + 1.5,
+        vibrato_depth=2 * instrument.vibrato_depth + 0.004,
+        detune_cents=instrument.detune_cents + 40.0,
+    )
 
 
 @dataclass(frozen=True)
@@ -154,10 +171,10 @@ def _additive(pitch: np.ndarray, harmonics: tuple[float, ...]) -> np.ndarray:
 
 
 def render_instrument(song: Tune, seed: int, instrument: Instrument) -> Rendering:
-    """The song's melody contour played by ``instrument`` (same calls, moved by whole octaves)."""
+    """The song's melody contour played by ``instrument`` (same calls, moved by whole octaves, then detuned)."""
     position, sweep, calls = _contour(song, seed)
     octaves = np.round(np.log2(instrument.home_hz / np.median(sweep)))
-    pitch = sweep * 2.0**octaves
+    pitch = sweep * 2.0 ** (octaves + instrument.detune_cents / 1200)
     t = np.arange(pitch.size) / SAMPLE_RATE
     # Vibrato fades in over the first 0.3 s of each note, as players do.
     vibrato_gain = np.clip(position * song.seconds / calls / 0.3, 0, 1)

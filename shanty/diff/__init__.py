@@ -2,7 +2,7 @@
 
 from .manifest_files import ChangePage, ManifestDiff, diff_manifest_files
 from .manifests import Change, ChangeKind, Diff, DiffSummary, diff_manifests
-from .tables import RowChange, RowKind, TableDiff, diff_tables
+from .tables import RowChange, RowKind, TableDiff, diff_tables, suggest_key
 
 __all__ = [
     "Change",
@@ -17,4 +17,5 @@ __all__ = [
     "diff_manifest_files",
     "diff_manifests",
     "diff_tables",
+    "suggest_key",
 ]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..formatting import human_size
 from ..manifest import ManifestEntry
 from .manifests import Change, ChangeKind, Diff
 
-__all__ = ["diff_to_json", "diff_to_markdown", "diff_to_text", "entry_to_json", "human_size"]
+__all__ = ["diff_to_json", "diff_to_markdown", "diff_to_text", "entry_to_json"]
 
 _SIGN = {
     ChangeKind.ADDED: "+",
@@ -16,17 +17,6 @@ _SIGN = {
     ChangeKind.RENAMED: ">",
     ChangeKind.UNCHANGED: " ",
 }
-
-
-def human_size(size: int, signed: bool = False) -> str:
-    """``1536`` -> ``1.5 KiB``; with ``signed``, a leading + or -."""
-    sign = ("+" if size >= 0 else "-") if signed else ("-" if size < 0 else "")
-    value = float(abs(size))
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{sign}{int(value)} {unit}" if unit == "B" else f"{sign}{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
 
 
 def entry_to_json(entry: ManifestEntry | None) -> dict[str, Any] | None:

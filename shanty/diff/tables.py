@@ -18,6 +18,7 @@ and pages are the query family's (:mod:`shanty.query.database`,
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from ..query.database import connection, numbered_rows, read_schema, table_stamp
 from ..query.paging import check_page, page_offset
 from ..query.sql import Params, quote, unknown_column, unused_name
 
-__all__ = ["RowChange", "RowKind", "TableDiff", "diff_tables"]
+__all__ = ["RowChange", "RowKind", "TableDiff", "diff_tables", "suggest_key"]
 
 
 class RowKind(StrEnum):
@@ -121,6 +122,31 @@ def diff_tables(
         columns_removed=tuple(c for c in plan.old.columns if c not in plan.new.columns),
         columns_retyped=tuple((c, plan.old.columns[c], plan.new.columns[c]) for c in plan.retyped),
     )
+
+
+def suggest_key(
+    old_path: str | os.PathLike[str], new_path: str | os.PathLike[str], max_columns: int = 3
+) -> tuple[str, ...]:
+    """The key a person would match the rows of two tables by: the fewest plain (non-media) columns both
+    tables have whose values identify every row on both sides, earlier columns first; ``()`` when no
+    combination of up to ``max_columns`` does (then diff whole rows). One DuckDB pass per side."""
+    old, new = (read_schema(table_stamp(p)[0]) for p in (old_path, new_path))
+    shared = [c for c in old.columns if c in new.columns and c not in old.media and c not in new.media][:8]
+    if not shared:
+        return ()
+    candidates = [
+        combo for size in range(1, min(max_columns, len(shared)) + 1) for combo in itertools.combinations(shared, size)
+    ]
+    # count(DISTINCT (a, b)) of each candidate against count(*): unique candidates keep every row apart.
+    parts = [f"count(DISTINCT ({', '.join(quote(c) for c in combo)},))" for combo in candidates]
+    unique = set(candidates)
+    with connection() as cursor:
+        for path in (table_stamp(old_path)[0], table_stamp(new_path)[0]):
+            rows, *distinct = cursor.execute(
+                f"SELECT count(*), {', '.join(parts)} FROM read_parquet($1)", [path]
+            ).fetchone()
+            unique &= {combo for combo, count in zip(candidates, distinct, strict=True) if count == rows}
+    return next((combo for combo in candidates if combo in unique), ())
 
 
 class _Plan:

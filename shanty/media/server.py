@@ -275,14 +275,47 @@ class MediaServer:
         # keyed hash of it instead (opaque without the secret, not guessable).
         return _ID_PREFIX + hmac.new(self._secret, path.encode(), hashlib.sha256).hexdigest()[:24]
 
-    def _check_local(self, path: Path, entry: ManifestEntry) -> os.stat_result:
-        """The file's stat if it still holds the logged bytes; MediaGoneError otherwise."""
+    def why_unplayable(self, version: VersionInfo | ArtifactVersion, entry_path: str) -> str | None:
+        """None when the bytes ``version`` logged for ``entry_path`` can still be served; else one
+        sentence saying why not and what to do (a file changed in a folder that keeps no versions, an
+        object deleted from its bucket...). Asks the store (a stat); raises NotFoundError for an entry
+        the version lacks and StorageError when the store cannot be reached."""
+        info = version.info if isinstance(version, ArtifactVersion) else version
+        entry = self.registry.manifest(info).entries.get(entry_path)
+        if entry is None:
+            raise NotFoundError(f"{info.qualified_name} has no entry {entry_path!r}.")
+        name, logged = posixpath.basename(entry.path), info.version
+        uri, object_version = self.registry.entry_source(entry)
+        path = local_path(uri)
+        if path is not None:
+            problem = self._local_problem(path, entry)[1]
+            if problem == "missing":
+                return f"{name} is no longer in its folder, so the bytes {logged} logged cannot be played."
+            if problem == "changed":
+                return (
+                    f"{name} changed after {logged} was logged, and its folder keeps no old versions, so the "
+                    f"bytes {logged} logged no longer exist; keep media in a versioned bucket to compare them."
+                )
+            return None
+        current = storage_for(uri).stat(uri, object_version)
+        if current is None:
+            pinned = " at the object version it logged (that version was deleted)" if object_version else ""
+            return f"The store no longer holds {name}{pinned}, so the bytes {logged} logged cannot be played."
+        if object_version is None and current.digest != entry.digest:
+            return (
+                f"{name} changed after {logged} was logged, and its bucket is not versioned, so the bytes "
+                f"{logged} logged no longer exist; enable versioning on the bucket to compare versions."
+            )
+        return None
+
+    def _local_problem(self, path: Path, entry: ManifestEntry) -> tuple[os.stat_result | None, str | None]:
+        """(the file's stat, None) while it holds the logged bytes, else (stat, "missing" | "changed")."""
         try:
             st = path.stat()
         except OSError:
             st = None
         if st is None or not stat.S_ISREG(st.st_mode):
-            raise MediaGoneError("This media file no longer exists where it was logged.")
+            return st, "missing"
         changed = st.st_size != entry.size
         if not changed and self.verify_local and entry.ref is not None:  # by-value objects are content-addressed
             if _FINGERPRINT.match(entry.digest):
@@ -291,8 +324,16 @@ class MediaServer:
                 changed = md5_b64_file(path) != entry.digest
             else:
                 changed = _file_md5(str(path), st.st_size, st.st_mtime_ns) != entry.digest
-        if changed:
+        return st, "changed" if changed else None
+
+    def _check_local(self, path: Path, entry: ManifestEntry) -> os.stat_result:
+        """The file's stat if it still holds the logged bytes; MediaGoneError otherwise."""
+        st, problem = self._local_problem(path, entry)
+        if problem == "missing":
+            raise MediaGoneError("This media file no longer exists where it was logged.")
+        if problem == "changed":
             raise MediaGoneError("This media file was changed after it was logged; log a new version to show it.")
+        assert st is not None
         return st
 
     def _presign(self, uri: str, version: str | None) -> str | None:

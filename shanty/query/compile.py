@@ -19,7 +19,7 @@ parser; both compile with :func:`~shanty.query.sql.compile_condition`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 from ..errors import QueryError
@@ -30,7 +30,7 @@ from .relation import Relation
 from .spec import Query, TableSchema
 from .sql import Params, ResolvedColumn, compile_condition, quote, unknown_column
 
-__all__ = ["CompiledSQL", "QueryPlan", "compile_count", "compile_query", "plan_query"]
+__all__ = ["CompiledSQL", "QueryPlan", "compile_count", "compile_query", "compile_rows", "plan_query"]
 
 _PAGE = "__shanty_page"
 
@@ -245,3 +245,19 @@ def compile_query(spec: Query, schemas: Mapping[str, TableSchema | Mapping[str, 
 def compile_count(spec: Query, schemas: Mapping[str, TableSchema | Mapping[str, str]]) -> CompiledSQL:
     """SQL returning one number: the rows matching ``spec`` (or the groups, when it groups)."""
     return plan_query(spec, schemas).count
+
+
+def compile_rows(
+    spec: Query, schema: TableSchema | Mapping[str, str], source: str
+) -> tuple[CompiledSQL, tuple[str, ...]]:
+    """SQL selecting every row of the table ``source`` that ``spec``'s filters and expression keep, all
+    its columns in file order (sort, grouping, join, column choice and page are ignored): the rows a
+    summary of "what the view shows" profiles. Returns the statement and its regex literals (validate
+    them before running). Raises QueryError as :func:`compile_query` does.
+    """
+    rows_only = replace(spec, join=None, group_by=None, sort=(), columns=None, page=1)
+    relation = Relation(rows_only, {source: TableSchema.coerce(schema)})
+    builder = _Builder(rows_only, relation)
+    where = builder.where()
+    columns = ", ".join(f"{c.sql} AS {quote(c.name)}" for c in relation.columns.values())
+    return builder.statement(f"SELECT {columns} FROM {relation.from_sql}{where}"), tuple(builder.patterns)

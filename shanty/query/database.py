@@ -33,7 +33,7 @@ from typing import Any
 
 import duckdb
 
-from ..errors import InvalidInputError, MalformedError, NotFoundError
+from ..errors import InvalidInputError, MalformedError, NotFoundError, QueryError
 from ..settings import settings
 from ..tables.schema import METADATA_KEY, parse_table_metadata
 from .spec import TableSchema
@@ -182,6 +182,19 @@ def table_stamp(path: str | os.PathLike[str]) -> Stamp:
     if not resolved.is_file():
         raise NotFoundError(f"{str(path)!r} is not a file; give the path of a table's Parquet file.")
     return _plain_path(str(resolved)), stat.st_mtime_ns, stat.st_size
+
+
+def check_patterns(cursor: duckdb.DuckDBPyConnection, patterns: Collection[str]) -> None:
+    """QueryError for the first of ``patterns`` DuckDB cannot compile as a regular expression.
+
+    DuckDB uses RE2, whose syntax differs from Python's re: ask it, before the real query runs.
+    """
+    for pattern in patterns:
+        try:
+            cursor.execute("SELECT regexp_matches('', $1)", [pattern]).fetchall()
+        except duckdb.InvalidInputException as exc:
+            reason = first_line(exc).removeprefix("Invalid Input Error: ")
+            raise QueryError(f"{pattern!r} is not a valid regular expression ({reason}); fix it.") from None
 
 
 def first_line(exc: Exception) -> str:

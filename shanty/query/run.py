@@ -19,7 +19,7 @@ import duckdb
 
 from ..errors import MalformedError, QueryError
 from .compile import plan_query
-from .database import connection, fetch_page, first_line, read_schema, table_stamp
+from .database import check_patterns, connection, fetch_page, first_line, read_schema, table_stamp
 from .paging import page_count
 from .spec import Query
 from .sql import bind_sources, unknown_column
@@ -56,16 +56,6 @@ class QueryResult:
     sources: Mapping[str, str]
 
 
-def _check_patterns(cursor: duckdb.DuckDBPyConnection, patterns: tuple[str, ...]) -> None:
-    # DuckDB uses RE2, whose syntax differs from Python's re; ask it, before the real query.
-    for pattern in patterns:
-        try:
-            cursor.execute("SELECT regexp_matches('', $1)", [pattern]).fetchall()
-        except duckdb.InvalidInputException as exc:
-            reason = first_line(exc).removeprefix("Invalid Input Error: ")
-            raise QueryError(f"{pattern!r} is not a valid regular expression ({reason}); fix it.") from None
-
-
 def run_query(spec: Query, sources: Mapping[str, str | os.PathLike[str]]) -> QueryResult:
     """Run ``spec`` over ``sources`` (table name -> Parquet path; the first is the main table).
 
@@ -90,7 +80,7 @@ def run_query(spec: Query, sources: Mapping[str, str | os.PathLike[str]]) -> Que
     page_params = bind_sources(plan.page.params, paths)
     count_params = bind_sources(plan.count.params, paths)
     with connection() as cursor:
-        _check_patterns(cursor, plan.patterns)
+        check_patterns(cursor, plan.patterns)
         try:
             fetched, total = fetch_page(
                 cursor,

@@ -14,9 +14,11 @@ from typing import Any
 import duckdb
 
 from ..errors import QueryError
-from .database import connection, read_schema, table_stamp
+from .compile import compile_rows
+from .database import check_patterns, connection, read_schema, table_stamp
 from .kinds import INTEGER_TYPES, kind_of_type
-from .sql import Params, ResolvedColumn, quote
+from .spec import Query
+from .sql import Params, ResolvedColumn, bind_sources, quote
 
 __all__ = ["EXACT_DISTINCT_MAX_ROWS", "ColumnSummary", "Histogram", "column_summaries"]
 
@@ -58,33 +60,59 @@ class ColumnSummary:
     histogram: Histogram | None = None
 
 
+@dataclass(frozen=True)
+class _Rows:
+    """What the summaries read: ``FROM <sql>``, its own ``$1..$n`` being ``params``."""
+
+    sql: str
+    params: tuple[Any, ...]
+
+    def bind(self) -> Params:
+        """Parameters for a statement over these rows: theirs first, then the statement's own."""
+        params = Params()
+        params.values.extend(self.params)
+        return params
+
+
+def _rows(path: str, schema: Any, where: Query | None) -> tuple[_Rows, tuple[str, ...]]:
+    if where is None or not (where.filters or (where.expression or "").strip()):
+        return _Rows("read_parquet($1)", (path,)), ()
+    compiled, patterns = compile_rows(where, schema, "table")
+    return _Rows(f"({compiled.sql})", tuple(bind_sources(compiled.params, {"table": path}))), patterns
+
+
 def column_summaries(
-    source_path: str | os.PathLike[str], *, top_values: int = 10, bins: int = 20
+    source_path: str | os.PathLike[str], *, where: Query | None = None, top_values: int = 10, bins: int = 20
 ) -> list[ColumnSummary]:
     """Profile every column of the table at ``source_path`` in three DuckDB passes.
 
-    Pass one: null and distinct counts, min/max, top-value candidates
-    (``approx_top_k``) and finite ranges; pass two: exact counts of those
-    candidates; pass three: histograms. Nothing is loaded into pandas.
+    With ``where``, only the rows its filters and expression keep are
+    profiled (what the view shows; its sort, grouping and page do not
+    matter). Pass one: null and distinct counts, min/max, top-value
+    candidates (``approx_top_k``) and finite ranges; pass two: exact counts
+    of those candidates; pass three: histograms, bins in ascending order.
+    Nothing is loaded into pandas. Raises QueryError for a bad ``where``.
     """
     if not 1 <= top_values <= 100 or not 1 <= bins <= 1000:
         raise QueryError("top_values must be 1-100 and bins 1-1000.")
     path = table_stamp(source_path)[0]
     schema = read_schema(path)
+    rows, patterns = _rows(path, schema, where)
     columns = [
         ResolvedColumn(name, quote(name), kind_of_type(type_, schema.media.get(name)), type_, schema.media.get(name))
         for name, type_ in schema.columns.items()
     ]
     with connection() as cursor:
-        total = int(cursor.execute("SELECT count(*) FROM read_parquet($1)", [path]).fetchone()[0])
+        check_patterns(cursor, patterns)
+        total = int(cursor.execute(f"SELECT count(*) FROM {rows.sql}", list(rows.params)).fetchone()[0])
         exact = total <= EXACT_DISTINCT_MAX_ROWS
         parts: list[str] = []
         for column in columns:
             parts.extend(_stat_parts(column, exact, top_values))
-        stats = cursor.execute(f"SELECT {', '.join(parts)} FROM read_parquet($1)", [path]).fetchone()
+        stats = cursor.execute(f"SELECT {', '.join(parts)} FROM {rows.sql}", list(rows.params)).fetchone()
         per_column = [stats[i * 7 : i * 7 + 7] for i in range(len(columns))]
-        tops = _top_counts(cursor, path, columns, per_column, top_values)
-        histograms = _histograms(cursor, path, columns, per_column, bins)
+        tops = _top_counts(cursor, rows, columns, per_column, top_values)
+        histograms = _histograms(cursor, rows, columns, per_column, bins)
     summaries = []
     for i, (column, (non_null, distinct, low, high, *_)) in enumerate(zip(columns, per_column, strict=True)):
         summaries.append(
@@ -127,10 +155,9 @@ def _stat_parts(column: ResolvedColumn, exact: bool, top: int) -> list[str]:
 
 
 def _top_counts(
-    cursor: duckdb.DuckDBPyConnection, path: str, columns: list[ResolvedColumn], per_column: list[Any], top: int
+    cursor: duckdb.DuckDBPyConnection, rows: _Rows, columns: list[ResolvedColumn], per_column: list[Any], top: int
 ) -> dict[int, tuple[tuple[Any, int], ...]]:
-    params, parts, wanted = Params(), [], []
-    path_param = params.bind(path)
+    params, parts, wanted = rows.bind(), [], []
     for i, (column, (non_null, distinct, *_, candidates)) in enumerate(zip(columns, per_column, strict=True)):
         # When (nearly) every value is unique, a "top" list is noise: skip it.
         if not candidates or (non_null > top and distinct >= 0.95 * non_null):
@@ -141,7 +168,7 @@ def _top_counts(
                 wanted.append((i, candidate))
     if not parts:
         return {}
-    counts = cursor.execute(f"SELECT {', '.join(parts)} FROM read_parquet({path_param})", params.values).fetchone()
+    counts = cursor.execute(f"SELECT {', '.join(parts)} FROM {rows.sql}", params.values).fetchone()
     found: dict[int, list[tuple[Any, int]]] = {}
     for (i, candidate), count in zip(wanted, counts, strict=True):
         if count:
@@ -150,10 +177,9 @@ def _top_counts(
 
 
 def _histograms(
-    cursor: duckdb.DuckDBPyConnection, path: str, columns: list[ResolvedColumn], per_column: list[Any], bins: int
+    cursor: duckdb.DuckDBPyConnection, rows: _Rows, columns: list[ResolvedColumn], per_column: list[Any], bins: int
 ) -> dict[int, Histogram]:
-    params, parts, layout = Params(), [], []
-    path_param = params.bind(path)
+    params, parts, layout = rows.bind(), [], []
     for i, (column, stats) in enumerate(zip(columns, per_column, strict=True)):
         low, high = stats[4], stats[5]
         if column.kind != "number" or low is None:
@@ -172,7 +198,7 @@ def _histograms(
         layout.append((i, edges, count))
     if not parts:
         return {}
-    maps = cursor.execute(f"SELECT {', '.join(parts)} FROM read_parquet({path_param})", params.values).fetchone()
+    maps = cursor.execute(f"SELECT {', '.join(parts)} FROM {rows.sql}", params.values).fetchone()
     out = {}
     for (i, edges, count), bucket in zip(layout, maps, strict=True):
         bucket = bucket or {}

@@ -10,6 +10,7 @@ listing a folder would hash files the table does not use.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ..errors import NotFoundError
 from ..manifest import ManifestEntry, check_entry_path
 from ..progress import Progress, ProgressSink
-from ..storage import ObjectInfo, lists_metadata_only, parse_location, storage_for
+from ..storage import ObjectInfo, lists_metadata_only, local_path, parse_location, storage_for
 
 __all__ = ["media_entry_path", "resolve_media"]
 
@@ -26,8 +27,15 @@ LIST_THRESHOLD = 8  # files in one folder from which one listing beats single lo
 
 def media_entry_path(uri: str) -> str:
     """Where a table's media file appears in the artifact: ``media/<scheme>/<bucket>/<key>`` (a pinned
-    version and a web URL's query left out). InvalidInputError for a URI no entry path can name."""
+    version and a web URL's query left out); a local file is ``media/local/<folder>-<hash>/<name>``,
+    named by its folder and an 8-digit hash of the folder's path (unique, and no machine path shown
+    to whoever reads the artifact). InvalidInputError for a URI no entry path can name."""
     location = parse_location(uri)
+    local = local_path(location.uri)
+    if local is not None:
+        folder = local.parent
+        tag = hashlib.sha256(str(folder).encode()).hexdigest()[:8]
+        return check_entry_path(f"media/local/{folder.name or 'root'}-{tag}/{local.name}")
     parts = ["media", location.scheme, location.bucket, location.path.lstrip("/")]
     return check_entry_path("/".join(p for p in parts if p))
 

@@ -22,14 +22,17 @@ function mediaCell(cell, kind, overlay) {
   const box = el("div", { class: "media" });
   const render = Object.hasOwn(RENDERERS, kind) ? RENDERERS[kind] : linkRenderer;
   box.appendChild(render(cell, { el, overlay }));
-  if (cell.caption) box.appendChild(el("div", { class: "caption" }, cell.caption));
+  // Named by its caption, else by its entry path in the artifact (never a machine path or bucket URI).
+  const label = cell.caption || cell.name;
+  if (label) box.appendChild(el("div", { class: "caption", title: cell.name || "" }, label));
   return box;
 }
 
-function renderCell(value, kind, overlay) {
+function renderCell(value, column, overlay) {
+  const kind = column.kind;
   const td = el("td");
   if (value === null || value === undefined) {
-    td.appendChild(el("span", { class: "null" }, "–"));
+    td.appendChild(el("span", { class: "null" }, "—"));
   } else if (Array.isArray(value) && kind) {
     const strip = el("div", { class: "samples" });
     value.forEach((cell) => strip.appendChild(mediaCell(cell, kind, overlay)));
@@ -37,8 +40,9 @@ function renderCell(value, kind, overlay) {
   } else if (kind && typeof value === "object") {
     td.appendChild(mediaCell(value, kind, overlay));
   } else {
+    // Values arrive formatted for people (text); numeric columns are right-aligned.
     td.textContent = typeof value === "object" ? JSON.stringify(value) : String(value);
-    if (typeof value === "number") td.className = "num";
+    if (column.numeric || typeof value === "number") td.className = "num";
   }
   return td;
 }
@@ -76,7 +80,7 @@ export default function (component) {
     const tr = el("tr");
     const marked = (data.highlight && data.highlight[r]) || [];
     row.forEach((value, i) => {
-      const td = renderCell(value, data.columns[i].kind, overlay);
+      const td = renderCell(value, data.columns[i], overlay);
       if (marked.includes(i)) td.classList.add("changed");
       tr.appendChild(td);
     });
