@@ -8,31 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import shanty
-from shanty.demo.build import build_demo
-
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-
-
-@pytest.fixture(scope="module")
-def demo_root(tmp_path_factory: pytest.TempPathFactory) -> str:
-    base = tmp_path_factory.mktemp("demo")
-    build_demo(base / "registry", base / "media")
-    return str(base / "registry")
-
-
-@pytest.fixture
-def app(demo_root: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    monkeypatch.setenv("SHANTY_ROOT", demo_root)
-    monkeypatch.setenv("SHANTY_SECRET_FILE", str(tmp_path / "secret"))
-
-    def start(page: str, **params: str) -> AppTest:
-        at = AppTest.from_file(APP, default_timeout=60)
-        for key, value in params.items():
-            at.query_params[key] = value
-        at.switch_page(page)
-        return at.run()
-
-    return start
+from tests.kits.apptest import APP
 
 
 def changes_table(at: AppTest, new: str):

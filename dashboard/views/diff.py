@@ -94,29 +94,33 @@ with filters[2]:
 st.caption(f"{format_number(changes.total)} change(s) · page {changes.page:,} of {max(changes.page_count, 1):,}")
 
 
+# Column labels name each side by its version (two picks of the same version still get two sides).
+left, right = (old.version, new.version) if old.version != new.version else (f"{old.version} (A)", f"{new.version} (B)")
+
+
 def side_by_side(rows) -> pd.DataFrame:
     """Old entries on the left, new on the right, one row per path; a side without the file is empty."""
     frame = pd.DataFrame(
         [
             {
-                f"{old.version}: path": c.old.path if c.old else "",
-                f"{old.version}: size": human_size(c.old.size) if c.old else "",
-                f"{old.version}: object version": (c.old.object_version or EMPTY) if c.old else "",
+                f"{left}: path": c.old.path if c.old else "",
+                f"{left}: size": human_size(c.old.size) if c.old else "",
+                f"{left}: object version": (c.old.object_version or EMPTY) if c.old else "",
                 "change": c.kind.value,
-                f"{new.version}: path": c.new.path if c.new else "",
-                f"{new.version}: size": human_size(c.new.size) if c.new else "",
-                f"{new.version}: object version": (c.new.object_version or EMPTY) if c.new else "",
+                f"{right}: path": c.new.path if c.new else "",
+                f"{right}: size": human_size(c.new.size) if c.new else "",
+                f"{right}: object version": (c.new.object_version or EMPTY) if c.new else "",
             }
             for c in rows
         ],
         columns=[
-            f"{old.version}: path",
-            f"{old.version}: size",
-            f"{old.version}: object version",
+            f"{left}: path",
+            f"{left}: size",
+            f"{left}: object version",
             "change",
-            f"{new.version}: path",
-            f"{new.version}: size",
-            f"{new.version}: object version",
+            f"{right}: path",
+            f"{right}: size",
+            f"{right}: object version",
         ],
     )
     return frame.style.apply(lambda row: [kind_background(row["change"])] * len(row), axis=1)

@@ -53,8 +53,10 @@ class Catalog:
     joined: dict[str, tuple[str, ...]]
 
     def with_tables(self) -> list[str]:
-        """Refs whose latest version holds a table, most recent first."""
-        return [r for r in self.refs if self.tables[r]]
+        """Refs whose latest version holds a table, most recent first; artifacts of joined tables (which
+        carry the tables they join) after the ones that hold tables of their own."""
+        holding = [r for r in self.refs if self.tables[r]]
+        return [r for r in holding if not self.joined[r]] + [r for r in holding if self.joined[r]]
 
 
 @st.cache_data(ttl=SCAN_SECONDS, show_spinner=False)
@@ -94,6 +96,7 @@ def select(
     *,
     default: str,
     what: str,
+    where: str,
     parent: str = "",
     preferred: str | None = None,
     on_pick: Callable[[str], None] | None = None,
@@ -102,7 +105,7 @@ def select(
     """A selectbox of ``options`` whose value is kept under ``key`` (also its URL parameter).
 
     First value: the link's (a value not in ``options`` gets a note naming
-    ``what`` and the options), else ``preferred`` (the shared selection) when
+    ``what`` was asked for, ``where`` it is missing, and the options), else ``preferred`` (the shared selection) when
     it is an option, else ``default``. ``parent`` names what the options
     depend on: when it changes, the picker starts again from its default.
     ``on_pick(value)`` runs when the user picks.
@@ -122,6 +125,10 @@ def select(
                 f"The link names {what} {linked!r}, which does not exist; showing {value!r}. It has: {_shown(options)}.",
             )
         st.session_state[key] = value
+    else:
+        # Set, not just kept: a widget of another view with this key (another widget id) would otherwise
+        # make Streamlit show this one's first option instead of the value the user picked.
+        st.session_state[key] = st.session_state[key]
     st.session_state[scope] = parent
 
     def picked() -> None:
@@ -145,7 +152,8 @@ def pick_project(api: Api, key: str = "project", default: str | None = None) -> 
         projects,
         key,
         default=fallback,
-        what="the project",
+        what="project",
+        where="this registry",
         preferred=shared().get("project"),
         on_pick=lambda value: remember(project=value),
     )
@@ -168,7 +176,8 @@ def pick_artifact(
         names,
         key,
         default=default,
-        what=f"an artifact of {project}",
+        what="artifact",
+        where=f"project {project}",
         parent=project,
         preferred=shared().get("artifact") if shared().get("project") == project else None,
         on_pick=lambda value: remember(project=project, artifact=value),
@@ -197,7 +206,8 @@ def pick_version(
         [v.version for v in ordered],
         key,
         default=(default or first).version,
-        what=f"a version of {ref}",
+        what="version",
+        where=ref,
         parent=ref,
         preferred=preferred,
         on_pick=lambda value: remember(project=first.project, artifact=first.source_name, version=value),
@@ -238,7 +248,8 @@ def pick_table(
             refs,
             f"{prefix}artifact",
             default=ref if ref in refs else refs[0],
-            what="the table artifact",
+            what="artifact",
+            where="the registry's artifacts with tables",
             on_pick=_remember_ref,
         )
     versions = api.versions(artifact)
@@ -255,7 +266,8 @@ def pick_table(
             names,
             f"{prefix}table",
             default=table if table in names else names[0],
-            what=f"a table of {version.qualified_name}",
+            what="table",
+            where=version.qualified_name,
             parent=version.qualified_name,
             on_pick=lambda value: remember(
                 project=version.project, artifact=version.source_name, version=version.version, table=value

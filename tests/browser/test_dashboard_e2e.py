@@ -107,27 +107,27 @@ def no_script_ran(page: Page) -> None:
 
 
 def test_demo_table_shows_all_rows(page: Page) -> None:
-    open_table(page, SYNTH, 28)  # 7 songs x 4 instruments, under the default page size of 50
+    open_table(page, SYNTH, 26)  # v1 of the synth table: 26 renderings, under the default page size of 50
     assert header_names(page) == SYNTH_COLUMNS
-    expect(page.get_by_text("28 rows", exact=False)).to_be_visible()
+    expect(page.get_by_text("26 rows", exact=False)).to_be_visible()
     assert set(column_texts(page, "instrument")) == INSTRUMENTS
-    assert page.locator(AUDIO).count() == 28
+    assert page.locator(AUDIO).count() == 26
     # The page's own view state went into the URL, so the address bar is a link to this view.
     params = parse_qs(urlsplit(page.url).query)
     assert params["artifact"] == ["cshanty/synth_samples"] and params["table"] == ["synth_song_samples"]
 
 
 def test_audio_cell_plays(page: Page) -> None:
-    open_table(page, SYNTH, 28)
+    open_table(page, SYNTH, 26)
     audio = page.locator(AUDIO).first
-    assert audio.get_attribute("preload") == "none"  # 28 players must not fetch 28 files up front
+    assert audio.get_attribute("preload") == "none"  # 26 players must not fetch 26 files up front
     play_muted(page)
     assert wait_playing(page, past=0.2) > 0.2
     assert audio.evaluate("a => a.duration") == pytest.approx(3.0, abs=0.05)  # humpback_01 lasts 3 s
 
 
 def test_clicking_the_waveform_plays_from_there(page: Page) -> None:
-    open_table(page, SYNTH, 28)
+    open_table(page, SYNTH, 26)
     canvas = page.locator(f"{ROWS} canvas.wave").first
     page.wait_for_function("c => c.onclick !== null", arg=canvas.element_handle())  # set once the waveform is drawn
     canvas.click(position={"x": 110, "y": 18})  # the middle of 220 px: 1.5 s into the 3 s song
@@ -136,7 +136,7 @@ def test_clicking_the_waveform_plays_from_there(page: Page) -> None:
 
 
 def test_seek_uses_range_requests_answered_206(page: Page) -> None:
-    open_table(page, SYNTH, 28)
+    open_table(page, SYNTH, 26)
     media = []
     page.on("response", lambda r: media.append(r) if "/api/media/" in r.url else None)
     with page.expect_response(lambda r: "/api/media/" in r.url and r.status == 206) as first:
@@ -164,27 +164,27 @@ def test_seek_uses_range_requests_answered_206(page: Page) -> None:
 
 def test_filter_deep_link_cuts_rows(page: Page) -> None:
     token = Query(filters=(Filter("instrument", "=", "flute"),)).to_url_token()
-    open_table(page, f"{SYNTH}&q={token}", 7)
-    assert column_texts(page, "instrument") == ["flute"] * 7
+    open_table(page, f"{SYNTH}&q={token}", 6)
+    assert column_texts(page, "instrument") == ["flute"] * 6
     assert page.locator(AUDIO).count() == 7
     expect(page.get_by_text("7 rows", exact=False)).to_be_visible()
 
 
 def test_filter_expression_in_the_ui_updates_the_url_and_the_url_restores_it(page: Page) -> None:
-    open_table(page, SYNTH, 28)
+    open_table(page, SYNTH, 26)
     assert "q=" not in page.url
     page.get_by_text("Filter and group").click()
     box = page.get_by_label("Expression")
     box.fill("instrument = 'organ'")
     box.press("Enter")
-    expect(page.locator(ROWS)).to_have_count(7)
-    assert column_texts(page, "instrument") == ["organ"] * 7
+    expect(page.locator(ROWS)).to_have_count(6)
+    assert column_texts(page, "instrument") == ["organ"] * 6
     page.wait_for_url(re.compile(r"[?&]q="))
     assert query_of(page.url).expression == "instrument = 'organ'"
     songs = column_texts(page, "song_name")
 
     restored = page.context.new_page()  # a new page is a new Streamlit session: only the URL carries the view
-    open_table(restored, page.url, 7)
+    open_table(restored, page.url, 6)
     assert column_texts(restored, "song_name") == songs
     expect(restored.get_by_label("Expression")).to_have_value("instrument = 'organ'")
 
@@ -202,7 +202,7 @@ def test_group_by_song_deep_link(page: Page) -> None:
 
 
 def test_sorting_by_clicking_a_header(page: Page) -> None:
-    open_table(page, SYNTH, 28)
+    open_table(page, SYNTH, 26)
     pitches = [float(p) for p in column_texts(page, "pitch_hz")]
     assert pitches != sorted(pitches)  # else an ascending sort could not be told from none
     header = page.locator(f"{TABLE} th[data-column=pitch_hz]")
