@@ -286,6 +286,42 @@ def test_column_summaries(songs: dict[str, Path]) -> None:
     assert summaries["day"].min == dt.date(2023, 12, 31)
 
 
+@pytest.mark.parametrize(
+    ("where", "rows", "plays_range", "live_top"),
+    [
+        (Query(expression="live"), 3, (10, 10), ((True, 3),)),
+        (Query(filters=(Filter("plays", ">=", 3),)), 4, (3, 10), ((True, 2), (False, 1))),
+        (
+            Query(filters=(Filter("title", "contains", "whale"), Filter("id", "=", 5)), match="any"),
+            3,
+            (0, 10),
+            ((True, 2), (False, 1)),
+        ),
+        (Query(expression="plays > 100"), 0, (None, None), ()),
+        # Sort, grouping, columns and the page do not change which rows are profiled.
+        (Query(expression="live", sort=(Sort("id"),), columns=("id",), page=3, page_size=1), 3, (10, 10), ((True, 3),)),
+    ],
+)
+def test_column_summaries_follow_the_filters(
+    songs: dict[str, Path], where: Query, rows: int, plays_range: tuple, live_top: tuple
+) -> None:
+    summaries = {s.name: s for s in column_summaries(songs["songs"], where=where, top_values=2, bins=4)}
+    assert list(summaries) == list(SONGS)  # every column, whatever the query selects
+    plays = summaries["plays"]
+    assert (plays.rows, (plays.min, plays.max)) == (rows, plays_range)
+    assert summaries["live"].top_values == live_top or (not rows and summaries["live"].top_values == ())
+    if plays.histogram is not None:
+        assert sum(plays.histogram.counts) == rows - plays.null_count
+        assert list(plays.histogram.edges) == sorted(plays.histogram.edges)  # bins in ascending order
+
+
+def test_summaries_of_a_bad_filter_raise_query_errors(songs: dict[str, Path]) -> None:
+    with pytest.raises(QueryError, match="Unknown column 'nope'"):
+        column_summaries(songs["songs"], where=Query(expression="nope = 1"))
+    with pytest.raises(QueryError, match="not a valid regular expression"):
+        column_summaries(songs["songs"], where=Query(expression="title matches '('"))
+
+
 def test_summaries_of_repeated_values_small_ranges_and_big_tables(tmp_path: Path, monkeypatch) -> None:
     path = write_table(
         tmp_path / "t.parquet",

@@ -210,3 +210,15 @@ def test_a_gap_in_the_log_does_not_block_writers(bucket: Path) -> None:
     (bucket / "y.wav").write_bytes(b"y")
     assert log(bucket).version == "v2"
     assert sorted(p.name for p in folder.iterdir()) == ["0000000000.json", "0000000005.json", "0000000006.json"]
+
+
+def test_recent_artifacts_put_the_most_recently_changed_first(bucket: Path) -> None:
+    log(bucket, name="first")
+    log(bucket, name="second", project="q")
+    (bucket / "new.wav").write_bytes(b"more")
+    log(bucket, name="first")  # first gets a v1: now the most recently changed
+    api = shanty.Api()
+    assert [(a.project, a.name) for a in api.recent_artifacts()] == [("p", "first"), ("q", "second")]
+    assert [a.name for a in api.recent_artifacts(min_versions=2)] == ["first"]
+    assert [a.name for a in api.recent_artifacts("q")] == ["second"]
+    assert api.recent_artifacts("q", min_versions=2) == []

@@ -7,7 +7,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from shanty.diff.tables import RowChange, RowKind, diff_tables
+from shanty.diff.tables import RowChange, RowKind, diff_tables, suggest_key
 from shanty.errors import NotFoundError, QueryError
 from tests.kits.tables import media, write_table
 
@@ -140,3 +140,30 @@ def test_struct_and_list_cells_compare_by_value(tmp_path: Path) -> None:
     new = write_table(tmp_path / "new.parquet", {"k": [1, 2], "tags": pa.array([["a"], ["b", "c"]])})
     diff = diff_tables(old, new, key=["k"])
     assert diff.changed == 1 and diff.rows("changed")[0].key == {"k": 2}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ({"id": [1, 2], "v": [1, 1]}, {"id": [2, 3], "v": [5, 5]}, ("id",)),
+        # The fewest columns that tell every row apart on both sides, earlier columns first.
+        (
+            {"song": ["a", "a", "b"], "inst": ["x", "y", "x"]},
+            {"song": ["a", "b"], "inst": ["y", "y"]},
+            ("song", "inst"),
+        ),
+        ({"a": [1, 1], "b": [1, 2], "c": [3, 4]}, {"a": [1, 2], "b": [1, 2], "c": [3, 3]}, ("b",)),
+        # Unique on one side only is no key; nothing unique at all is no key: diff whole rows.
+        ({"id": [1, 2]}, {"id": [1, 1]}, ()),
+        ({"id": [1, 2], "only_old": [1, 2]}, {"id": [1, 1], "only_new": [5, 6]}, ()),
+    ],
+)
+def test_suggest_key(tmp_path: Path, old: dict, new: dict, expected: tuple) -> None:
+    a, b = write_table(tmp_path / "a.parquet", old), write_table(tmp_path / "b.parquet", new)
+    assert suggest_key(a, b) == expected
+
+
+def test_suggest_key_leaves_media_columns_out(tmp_path: Path) -> None:
+    columns = {"audio": ["s3://b/1.wav", "s3://b/2.wav"], "take": [1, 1]}
+    a = write_table(tmp_path / "a.parquet", columns, {"audio": "audio"})
+    assert suggest_key(a, a) == ()

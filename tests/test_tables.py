@@ -144,6 +144,11 @@ def test_logged_table_pins_media_and_reads_back(bucket: Path) -> None:
     assert (audio.sample_rate, audio.caption) == (16000, "s1 / flute")
     assert audio.entry in version.manifest.entries and version.manifest.entries[audio.entry].ref == audio.uri
     assert table.source[1] == "synth_song_samples.table.parquet"
+    assert table.logged_as[1] == "synth_song_samples" and table.logged_as[0].qualified_name == "songs/synth_samples:v0"
+    assert version.tables() == ["synth_song_samples"] and version.joined_tables() == []
+    # A local media file is named by its folder, never by the machine path it lies at.
+    for entry in media_entries:
+        assert str(bucket) not in entry.path and entry.path.startswith(f"media/local/{bucket.name}-")
 
 
 def test_media_already_referenced_are_reused(bucket: Path) -> None:
@@ -175,6 +180,8 @@ def test_joined_table_is_stored_and_reopened(bucket: Path) -> None:
     joined = shanty.Api().artifact("songs/synth_summary:v0").get("synth_explore")
     assert isinstance(joined, shanty.JoinedTable) and joined.join_key == ["song_id"]
     assert len(joined.table1) == 1 and len(joined.table2) == 6
+    version = shanty.Api().artifact("songs/synth_summary:v0")
+    assert (version.tables(), version.joined_tables()) == (["originals", "synth"], ["synth_explore"])
 
 
 def test_json_round_trip_and_malformed_json() -> None:

@@ -294,17 +294,20 @@ class MediaServer:
             if problem == "changed":
                 return (
                     f"{name} changed after {logged} was logged, and its folder keeps no old versions, so the "
-                    f"bytes {logged} logged no longer exist; keep media in a versioned bucket to compare them."
+                    f"bytes {logged} logged cannot be played; keep media in a versioned bucket to compare versions."
                 )
             return None
         current = storage_for(uri).stat(uri, object_version)
         if current is None:
-            pinned = " at the object version it logged (that version was deleted)" if object_version else ""
-            return f"The store no longer holds {name}{pinned}, so the bytes {logged} logged cannot be played."
-        if object_version is None and current.digest != entry.digest:
+            return (
+                f"{name} as {logged} logged it is gone from its store (deleted, or replaced with no copy of the "
+                f"logged object version kept), so it cannot be played."
+            )
+        # Objects stored by value are content-addressed in the registry: present means unchanged.
+        if entry.ref is not None and object_version is None and current.digest != entry.digest:
             return (
                 f"{name} changed after {logged} was logged, and its bucket is not versioned, so the bytes "
-                f"{logged} logged no longer exist; enable versioning on the bucket to compare versions."
+                f"{logged} logged cannot be played; enable versioning on the bucket to compare versions."
             )
         return None
 
