@@ -19,12 +19,12 @@ if get_script_run_ctx(suppress_warning=True) is not None:  # a script run, not t
     page = st.navigation(
         [
             st.Page(
-                "dashboard/views/artifacts.py", title="Artifacts", icon="📦", default=True
+                "dashboard/views/artifacts.py", title="Artifacts", icon=":material/inventory_2:", default=True
             ),  # the default page is served at /
-            st.Page("dashboard/views/table.py", title="Table", icon="🎧", url_path="table"),
-            st.Page("dashboard/views/join.py", title="Join", icon="🔗", url_path="join"),
-            st.Page("dashboard/views/diff.py", title="Diff", icon="🔀", url_path="diff"),
-            st.Page("dashboard/views/compare.py", title="Compare", icon="⚖️", url_path="compare"),
+            st.Page("dashboard/views/table.py", title="Table", icon=":material/table_view:", url_path="table"),
+            st.Page("dashboard/views/join.py", title="Join", icon=":material/join:", url_path="join"),
+            st.Page("dashboard/views/diff.py", title="Diff", icon=":material/difference:", url_path="diff"),
+            st.Page("dashboard/views/compare.py", title="Compare", icon=":material/compare:", url_path="compare"),
         ]
     )
     begin_visit(page.url_path)  # the URL is read on a visit's first run; the widgets own the state after it

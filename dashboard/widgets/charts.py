@@ -42,14 +42,14 @@ def change_chart(counts: Mapping[str, int], noun: str = "files") -> alt.Chart:
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            y=alt.Y("kind:N", sort=kinds, title=None),
-            x=alt.X(f"{noun}:Q", title=noun),
+            y=alt.Y("kind:N", sort=kinds, title=None, axis=alt.Axis(labelOverlap=False)),
+            x=alt.X(f"{noun}:Q", title=noun, axis=alt.Axis(format="d", tickMinStep=1)),
             color=colour.legend(None),
             tooltip=["kind", alt.Tooltip(f"{noun}:Q", format=",")],
         )
     )
     labels = bars.mark_text(align="left", dx=4).encode(text="label:N", color=alt.value("gray"))
-    return (bars + labels).properties(height=32 * len(kinds))
+    return (bars + labels).properties(height=alt.Step(30))
 
 
 def histogram_chart(histogram: Histogram) -> alt.Chart:

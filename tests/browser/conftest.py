@@ -185,8 +185,9 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     root, secret_file, log = work / "registry", work / "app-secret", work / "streamlit.log"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SHANTY_PROGRESS", "0")
-        build_demo(root, work / "media")
+        # The hostile table first: the demo stays the most recently changed, so the views open as a newcomer's do.
         log_hostile_table(root, work / "hostile")
+        build_demo(root, work / "media")
     secret = load_or_create_secret(secret_file)  # made now so tests can sign (expired) tokens the server accepts
     port = free_port()
     url = f"http://127.0.0.1:{port}"

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
-from shanty import Aggregate, Api, Filter, GroupBy, Query
+from shanty import Aggregate, Api, Filter, GroupBy, Query, format_number
 from shanty.media.tokens import MediaClaim, sign_media
 
 from .conftest import XSS_ARTIFACT, XSS_CAPTION, XSS_PROJECT, XSS_TEXT, Dashboard
@@ -166,8 +166,8 @@ def test_filter_deep_link_cuts_rows(page: Page) -> None:
     token = Query(filters=(Filter("instrument", "=", "flute"),)).to_url_token()
     open_table(page, f"{SYNTH}&q={token}", 6)
     assert column_texts(page, "instrument") == ["flute"] * 6
-    assert page.locator(AUDIO).count() == 7
-    expect(page.get_by_text("7 rows", exact=False)).to_be_visible()
+    assert page.locator(AUDIO).count() == 6
+    expect(page.get_by_text("6 rows", exact=False)).to_be_visible()
 
 
 def test_filter_expression_in_the_ui_updates_the_url_and_the_url_restores_it(page: Page) -> None:
@@ -194,7 +194,8 @@ def test_group_by_song_deep_link(page: Page) -> None:
     open_table(page, f"{SYNTH}&q={token}", 7)
     expect(page.get_by_text("7 groups", exact=False)).to_be_visible()
     assert len(set(column_texts(page, "song_id"))) == 7
-    assert column_texts(page, "count") == ["4"] * 7
+    # Every song on 4 instruments, but two renderings were dropped in v1 (minke_01 flute, beluga_01 organ).
+    assert sorted(column_texts(page, "count")) == ["3", "3", "4", "4", "4", "4", "4"]
     # Two sample players per group, and a sample really plays.
     assert page.locator(f"{ROWS} {AUDIO}").count() == 14
     play_muted(page, index=3)
@@ -203,20 +204,20 @@ def test_group_by_song_deep_link(page: Page) -> None:
 
 def test_sorting_by_clicking_a_header(page: Page) -> None:
     open_table(page, SYNTH, 26)
-    pitches = [float(p) for p in column_texts(page, "pitch_hz")]
+    pitches = [float(p.replace(",", "")) for p in column_texts(page, "pitch_hz")]  # shown as "1,105"
     assert pitches != sorted(pitches)  # else an ascending sort could not be told from none
     header = page.locator(f"{TABLE} th[data-column=pitch_hz]")
     first_pitch = page.locator(f"{ROWS} > td:nth-child({SYNTH_COLUMNS.index('pitch_hz') + 1})").first
 
     header.click()
     expect(header).to_have_text("pitch_hz ▲")
-    expect(first_pitch).to_have_text(re.compile(rf"^{min(pitches):g}$"))
-    assert [float(p) for p in column_texts(page, "pitch_hz")] == sorted(pitches)
+    expect(first_pitch).to_have_text(format_number(min(pitches)))
+    assert [float(p.replace(",", "")) for p in column_texts(page, "pitch_hz")] == sorted(pitches)
 
     header.click()
     expect(header).to_have_text("pitch_hz ▼")
-    expect(first_pitch).to_have_text(re.compile(rf"^{max(pitches):g}$"))
-    assert [float(p) for p in column_texts(page, "pitch_hz")] == sorted(pitches, reverse=True)
+    expect(first_pitch).to_have_text(format_number(max(pitches)))
+    assert [float(p.replace(",", "")) for p in column_texts(page, "pitch_hz")] == sorted(pitches, reverse=True)
     sort = query_of(page.url).sort
     assert [(s.column, s.descending) for s in sort] == [("pitch_hz", True)]
 

@@ -1,0 +1,99 @@
+"""A newcomer's first minutes, end to end: every view opens on the right thing, keeps the selection
+when you move between views (and Back undoes a move), and says so when a link names nothing."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from .test_dashboard_e2e import AUDIO, TABLE, play_muted, wait_playing
+
+pytestmark = pytest.mark.browser
+
+
+def combobox(page: Page, label: str):
+    """A selectbox by its label (its value is the combobox's value)."""
+    return page.get_by_role("combobox", name=label, exact=True)
+
+
+def pick(page: Page, label: str, option: str) -> None:
+    combobox(page, label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def go(page: Page, view: str) -> None:
+    """Click a view in the navigation, as a person would."""
+    page.get_by_role("link", name=view, exact=True).click()
+    expect(page.get_by_role("heading", name=view, exact=True)).to_be_visible()
+
+
+def back_to(page: Page, view: str) -> None:
+    """Press Back until ``view`` shows: Streamlit adds a history entry when a view writes its state into
+    the URL, so the view before can be one or two entries back (never more)."""
+    heading = page.get_by_role("heading", name=view, exact=True)
+    for _ in range(2):
+        page.go_back()
+        try:
+            expect(heading).to_be_visible(timeout=8_000)
+            return
+        except AssertionError:
+            continue
+    expect(heading).to_be_visible()
+
+
+def grid_paths(page: Page) -> set[str]:
+    """The .wav names in the Diff view's side-by-side list (st.dataframe keeps cells in an accessible grid)."""
+    cells = page.locator("td[role=gridcell]")
+    expect(cells.filter(has_text="pilot_01.wav")).to_have_count(1)
+    return {t.strip() for t in cells.evaluate_all("cs => cs.map(c => c.textContent)") if t.strip().endswith(".wav")}
+
+
+def test_open_the_app_click_diff_and_see_the_two_added_songs(page: Page) -> None:
+    page.goto("/")
+    expect(page.get_by_role("heading", name="Artifacts", exact=True)).to_be_visible()
+    go(page, "Diff")
+    expect(combobox(page, "Artifact")).to_have_value("sample_songs")
+    expect(combobox(page, "Old")).to_have_value("v0")
+    expect(combobox(page, "New")).to_have_value("v1")
+    expect(page.get_by_text("2 change(s)")).to_be_visible()
+    assert grid_paths(page) == {"bowhead_01.wav", "pilot_01.wav"}
+
+
+def test_an_artifact_picked_on_artifacts_is_selected_on_table_and_diff_and_back_undoes(page: Page) -> None:
+    page.goto("/")
+    pick(page, "Artifact", "synth_samples")
+    expect(page.get_by_text("cshanty/synth_samples:v1")).to_be_visible()  # its latest version
+    go(page, "Table")
+    expect(combobox(page, "Artifact")).to_have_value("cshanty/synth_samples")
+    expect(combobox(page, "Version")).to_have_value("v1")
+    expect(page.get_by_text("26 rows", exact=False)).to_be_visible()
+    go(page, "Diff")
+    expect(combobox(page, "Artifact")).to_have_value("synth_samples")
+    expect(combobox(page, "New")).to_have_value("v1")
+    back_to(page, "Table")
+    expect(combobox(page, "Artifact")).to_have_value("cshanty/synth_samples")
+
+
+def test_a_link_to_an_unknown_artifact_says_so(page: Page) -> None:
+    page.goto("/table?artifact=cshanty/nope&version=v9")
+    alert = page.get_by_text("'cshanty/nope'", exact=False)
+    expect(alert).to_be_visible()
+    expect(alert).to_contain_text("'cshanty/synth_samples'")  # and what exists
+    expect(page.locator(f"{TABLE} tbody tr").first).to_be_visible()  # the view still shows a table
+
+
+def test_compare_opens_on_the_redone_renderings_and_plays_a_and_b(page: Page) -> None:
+    page.goto("/compare")
+    expect(combobox(page, "Version").first).to_have_value("v0")
+    expect(page.get_by_text("changed (4)")).to_be_visible()
+    changed = page.locator(TABLE).first  # the row changes (the side-by-side tab's tables follow it)
+    expect(changed.locator("tbody tr")).to_have_count(4)
+    headers = changed.locator("thead th").evaluate_all("ths => ths.map(th => th.dataset.column)")
+    assert "A: audio" in headers and "B: audio" in headers
+    first = f"{TABLE} >> nth=0 >> tbody tr >> nth=0 >> {AUDIO}"
+    expect(page.locator(first)).to_have_count(2)
+    for side in range(2):  # A (the v0 take) and B (the redone take) both play
+        play_muted(page, first, side)
+        assert wait_playing(page, first, side) > 0.2
+    sources = page.locator(first).evaluate_all("players => players.map(a => a.currentSrc)")
+    assert sources[0] != sources[1]
