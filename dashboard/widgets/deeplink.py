@@ -93,13 +93,20 @@ def seed(key: str, default: Any = None, parse: Callable[[str], Any] = str) -> An
 
 
 def publish(**values: Any) -> None:
-    """Write view state to the URL; None (or an empty string) removes a parameter."""
+    """Write view state to the URL in one update; None (or an empty string) removes a parameter.
+
+    One update, not one per key: the browser gets one history entry for it, so Back leaves the view
+    instead of undoing its parameters one by one.
+    """
+    current = {key: st.query_params[key] for key in st.query_params}
+    wanted = dict(current)
     for key, value in values.items():
         if value is None or value == "":
-            if key in st.query_params:
-                del st.query_params[key]
-        elif st.query_params.get(key) != str(value):
-            st.query_params[key] = str(value)
+            wanted.pop(key, None)
+        else:
+            wanted[key] = str(value)
+    if wanted != current:
+        st.query_params.from_dict(wanted)
 
 
 def shared() -> dict[str, str]:

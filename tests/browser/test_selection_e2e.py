@@ -3,6 +3,9 @@ when you move between views (and Back undoes a move), and says so when a link na
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -27,18 +30,18 @@ def go(page: Page, view: str) -> None:
     expect(page.get_by_role("heading", name=view, exact=True)).to_be_visible()
 
 
-def back_to(page: Page, view: str) -> None:
-    """Press Back until ``view`` shows: Streamlit adds a history entry when a view writes its state into
-    the URL, so the view before can be one or two entries back (never more)."""
-    heading = page.get_by_role("heading", name=view, exact=True)
+def back_to(page: Page, path: str, heading: str) -> None:
+    """Press Back until the address is the view at ``path`` (at most twice), then wait for it.
+
+    Streamlit 1.67 adds a history entry for the page a navigation click opens and another when the view
+    writes its state into the URL (in one update, see ``publish``), so the view before is two entries back.
+    """
     for _ in range(2):
         page.go_back()
-        try:
-            expect(heading).to_be_visible(timeout=8_000)
-            return
-        except AssertionError:
-            continue
-    expect(heading).to_be_visible()
+        if urlsplit(page.url).path == path:  # the address changes at once; the view renders after
+            break
+    assert urlsplit(page.url).path == path
+    expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
 
 
 def grid_paths(page: Page) -> set[str]:
@@ -70,7 +73,8 @@ def test_an_artifact_picked_on_artifacts_is_selected_on_table_and_diff_and_back_
     go(page, "Diff")
     expect(combobox(page, "Artifact")).to_have_value("synth_samples")
     expect(combobox(page, "New")).to_have_value("v1")
-    back_to(page, "Table")
+    page.wait_for_url(re.compile(r"/diff\?.*new=v1"))  # the view has written its state: Back starts from here
+    back_to(page, "/table", "Table")
     expect(combobox(page, "Artifact")).to_have_value("cshanty/synth_samples")
 
 
