@@ -248,8 +248,8 @@ def pick_table(
             refs,
             f"{prefix}artifact",
             default=ref if ref in refs else refs[0],
-            what="artifact",
-            where="the registry's artifacts with tables",
+            what="artifact with a table",
+            where="this registry",
             on_pick=_remember_ref,
         )
     versions = api.versions(artifact)
