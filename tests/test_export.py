@@ -3,11 +3,13 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from shanty.errors import InvalidInputError
 from shanty.query.export import export_query
+from shanty.query.run import run_query
 from shanty.query.spec import Filter, Query, Sort
 from tests.kits.tables import write_table
 
@@ -48,3 +50,43 @@ def test_empty_result_and_bad_format(table: Path, tmp_path: Path) -> None:
     assert pq.read_table(tmp_path / "e.parquet").num_rows == 0
     with pytest.raises(InvalidInputError, match="csv, parquet"):
         export_query(Query(), {"t": table}, tmp_path / "x.xlsx", "xlsx")
+
+
+def test_parquet_export_of_a_column_empty_in_its_first_pages_keeps_every_row(tmp_path: Path) -> None:
+    # Null in the first 10,050 rows (more than one engine page), text after: the file keeps the column's type.
+    n = 10_050
+    notes = [None] * 10_000 + [f"n{i}" for i in range(n - 10_000)]
+    source = write_table(tmp_path / "t.parquet", {"id": list(range(n)), "note": pa.array(notes, pa.string())})
+    count = export_query(Query(), {"t": source}, tmp_path / "out.parquet", "parquet")
+    back = pq.read_table(tmp_path / "out.parquet")
+    assert count == back.num_rows == n
+    assert back.schema.field("note").type == pa.string() and back.column("note").to_pylist()[-1] == "n49"
+
+
+def test_a_failed_export_leaves_no_file(table: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from shanty.query import export
+
+    calls = []
+
+    def failing_second_page(spec, sources):
+        calls.append(spec.page)
+        if spec.page == 2:
+            raise OSError("disk full")
+        return run_query(spec, sources)
+
+    monkeypatch.setattr(export, "run_query", failing_second_page)
+    for format in ("csv", "parquet"):
+        with pytest.raises(OSError, match="disk full"):
+            export_query(Query(), {"t": table}, tmp_path / f"out.{format}", format)
+        assert not (tmp_path / f"out.{format}").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.parquet"]  # no partial file left beside it
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_written_as_text(tmp_path: Path) -> None:
+    cells = ['=HYPERLINK("http://evil")', "+1", "-2+3", "@SUM(A1)", "plain", "x=1"]
+    source = write_table(tmp_path / "t.parquet", {"text": cells, "number": [-1, 2, -3, 4, 5, 6]})
+    export_query(Query(), {"t": source}, tmp_path / "out.csv")
+    with open(tmp_path / "out.csv", newline="") as handle:
+        rows = list(csv.reader(handle))[1:]
+    assert [r[0] for r in rows] == ['\'=HYPERLINK("http://evil")', "'+1", "'-2+3", "'@SUM(A1)", "plain", "x=1"]
+    assert [r[1] for r in rows] == ["-1", "2", "-3", "4", "5", "6"]  # numbers stay numbers

@@ -477,6 +477,9 @@ def test_content_type_for(path: str, extra: dict, expected: str) -> None:
         ("bytes=²-", None),
         ("items=0-9", None),
         ("bytes 0-9", None),
+        ("bytes=" + "9" * 5000 + "-", None),  # thousands of digits: malformed, ignored, never an error
+        ("bytes=-" + "1" * 4400, None),
+        ("bytes=0-" + "9" * 19, (0, 1000)),
     ],
 )
 def test_parse_range(header: str | None, expected: tuple[int, int] | None) -> None:

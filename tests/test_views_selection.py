@@ -10,7 +10,10 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import pytest
+
 import shanty
+from dashboard.widgets.plain import plain
 from tests.kits.apptest import navigate, notes
 
 ARTIFACTS, TABLE, JOIN, DIFF, COMPARE = (
@@ -180,6 +183,33 @@ def test_reset_clears_the_query_and_the_expression_text(app) -> None:
     assert not at.error and "**26 rows**" in counts(at)
     assert next(t for t in at.text_input if t.label == "Expression").value == ""
     assert "q" not in at.query_params
+
+
+def test_user_text_in_messages_never_becomes_a_link_or_an_image(app) -> None:
+    bait = "[Your session expired - sign in again](https://evil.example/login) ![x](https://evil.example/x.png)"
+    at = app(TABLE, artifact=bait)
+    raw = [w.value for w in at.warning]
+    assert raw and all("](" not in r and "\\[" in r for r in raw)  # the Markdown source has every bracket escaped
+    assert any(bait in n for n in notes(at))  # and the reader sees the text exactly as it was sent
+    column = "[click](https://evil.example)"
+    at = app(
+        TABLE, artifact="cshanty/synth_samples", q=shanty.Query(filters=(shanty.Filter(column, "=", 1),)).to_url_token()
+    )
+    assert at.error and "](" not in at.error[0].value and "evil" in at.error[0].value
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("[a](http://x)", r"\[a\]\(http\://x\)"),
+        ("**bold** _it_ `code`", r"\*\*bold\*\* \_it\_ \`code\`"),
+        (":red[alarm]", r"\:red\[alarm\]"),
+        ("two\nlines", "two lines"),
+        ("plain words 42", "plain words 42"),
+    ],
+)
+def test_plain_escapes_markdown(text: str, shown: str) -> None:
+    assert plain(text) == shown
 
 
 # --- feedback and settings -------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import streamlit as st
 from dashboard.widgets.deeplink import notes_area, publish, seed, toast_after_rerun
 from dashboard.widgets.paging import fit_page, page_input, requested_page
 from dashboard.widgets.pickers import pick_artifact, pick_project, pick_version
+from dashboard.widgets.plain import plain
 from dashboard.workspace import configured_root, load_demo_into, workspace_api
 from shanty import (
     EMPTY,
@@ -104,7 +105,7 @@ with st.form(f"edit-{project}-{name}-{chosen}"):
             version.aliases = typed + (["latest"] if is_latest and "latest" not in typed else [])
             version.save()
         except ShantyError as exc:
-            st.error(f"Nothing was saved: {exc}")
+            st.error(f"Nothing was saved: {plain(exc)}")
         else:
             if "latest" in typed:
                 toast_after_rerun(f"'latest' needs no setting: it always names the newest version, {chosen}.", "ℹ️")

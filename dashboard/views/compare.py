@@ -8,6 +8,7 @@ from dashboard.widgets.media_links import cells_for_page, sign_cell, table_colum
 from dashboard.widgets.media_table import media_table
 from dashboard.widgets.paging import fit_page, page_input
 from dashboard.widgets.pickers import pick_two_tables, two_tables_to_compare
+from dashboard.widgets.plain import plain
 from dashboard.widgets.query_view import controls, keep, load_query, run_or_explain
 from dashboard.workspace import workspace_api
 from shanty import RowKind, ShantyError, TableSchema, diff_tables, format_number, format_value, run_query, suggest_key
@@ -54,16 +55,16 @@ key = st.multiselect(
 try:
     diff = diff_tables(apath, bpath, key or None)
 except ShantyError as exc:
-    st.error(str(exc))
+    st.error(plain(exc))
     st.stop()
 
 counts = {k.value: diff.count(k) for k in RowKind} | {"unchanged": diff.unchanged}
 st.altair_chart(change_chart(counts, noun="rows"), width="stretch")
 notes = []
 if diff.columns_added:
-    notes.append(f"columns only in B: {', '.join(diff.columns_added)}")
+    notes.append(f"columns only in B: {plain(', '.join(diff.columns_added))}")
 if diff.columns_removed:
-    notes.append(f"columns only in A: {', '.join(diff.columns_removed)}")
+    notes.append(f"columns only in A: {plain(', '.join(diff.columns_removed))}")
 st.caption(
     f"A {format_number(diff.old_rows)} rows · B {format_number(diff.new_rows)} rows"
     + ("" if not notes else " · " + "; ".join(notes))
@@ -133,7 +134,9 @@ with tab_side:
     for box, version, name, path, label in ((left, av, at_name, apath, "A"), (right, bv, bt_name, bpath, "B")):
         with box:
             result = run_or_explain(query, {name: path}, view) if label == "A" else run_query(query, {name: path})
-            st.markdown(f"**{label}: {version.qualified_name}/{name}** · {format_number(result.total_rows)} rows")
+            st.markdown(
+                f"**{label}: {plain(f'{version.qualified_name}/{name}')}** · {format_number(result.total_rows)} rows"
+            )
             media_table(table_columns(result), cells_for_page(result, version, zone), None, key=f"side-{label}")
 
 keep(

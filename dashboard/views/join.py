@@ -11,6 +11,7 @@ from dashboard.widgets.pickers import (
     saved_joins,
     two_tables_to_join,
 )
+from dashboard.widgets.plain import plain
 from dashboard.widgets.query_view import controls, keep, load_query, page_of_rows, run_or_explain
 from dashboard.workspace import workspace_api
 from shanty import Join, JoinedTable, Query, ShantyError, join_prefix, relation_schema
@@ -39,7 +40,7 @@ if saved:
     api, (("l_", "Left"), ("r_", "Right")), two_tables_to_join(api)
 )
 if not shared:
-    st.warning(f"{lt} and {rt} share no column to join on; pick other tables.")
+    st.warning(f"{plain(lt)} and {plain(rt)} share no column to join on; pick other tables.")
     st.stop()
 
 lname = join_prefix(lt)
@@ -57,7 +58,7 @@ join = Join(rname, tuple(on), how)
 try:  # the joined columns, named as the engine names them
     joined = relation_schema(Query(join=join), {lname: lschema, rname: rschema})
 except ShantyError as exc:
-    st.error(str(exc))
+    st.error(plain(exc))
     st.stop()
 base = load_query(view)
 if base.join != join:
@@ -91,4 +92,4 @@ with st.expander("Save this join as a joined table (like W&B's joined-table)"), 
             forget_registry_scans()  # the new artifact must show in the pickers at once
             st.success(f"Logged {logged.qualified_name}; open it again from 'Open a saved join'.")
         except ShantyError as exc:
-            st.error(str(exc))
+            st.error(plain(exc))

@@ -8,6 +8,7 @@ import streamlit as st
 from dashboard.widgets.charts import histogram_chart
 from dashboard.widgets.deeplink import notes_area
 from dashboard.widgets.pickers import pick_table
+from dashboard.widgets.plain import plain
 from dashboard.widgets.query_view import controls, keep, load_query, page_of_rows, run_or_explain
 from dashboard.workspace import workspace_api
 from shanty import (
@@ -52,7 +53,7 @@ with st.expander("Column summaries (of the rows the filters keep)"):
     )
     for summary in summaries:
         st.markdown(
-            f"**{summary.name}** · {summary.media or summary.type} · "
+            f"**{plain(summary.name)}** · {plain(summary.media or summary.type)} · "
             f"{format_number(summary.null_count)} empty · {format_number(summary.distinct_count)} distinct"
             + (f" · {format_value(summary.min)} to {format_value(summary.max)}" if summary.kind == "number" else "")
         )

@@ -20,6 +20,8 @@ from typing import Any
 
 import streamlit as st
 
+from dashboard.widgets.plain import plain
+
 __all__ = [
     "begin_visit",
     "clear_note",
@@ -143,7 +145,7 @@ def notes_area() -> None:
     box = st.container()
     st.session_state[_NOTES_BOX] = box
     for text in st.session_state.get(_NOTES, {}).values():
-        box.warning(text, icon="🔗")
+        box.warning(plain(text), icon="🔗")
 
 
 def note(key: str, text: str) -> None:
@@ -153,7 +155,7 @@ def note(key: str, text: str) -> None:
         return
     notes[key] = text
     box = st.session_state.get(_NOTES_BOX)
-    (box or st).warning(text, icon="🔗")
+    (box or st).warning(plain(text), icon="🔗")
 
 
 def clear_note(key: str) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard.widgets.deeplink import clear_note, link_broken, link_value, note, remember, shared
+from dashboard.widgets.plain import plain
 from shanty import Api, ArtifactVersion, TableSchema, read_schema
 
 __all__ = [
@@ -258,7 +259,7 @@ def pick_table(
         version = pick_version(versions, key=f"{prefix}version", preferred=preferred or versions[-1].version)
     names = version.tables()
     if not names:
-        st.warning(f"{version.qualified_name} holds no table; pick another version.")
+        st.warning(f"{plain(version.qualified_name)} holds no table; pick another version.")
         return None
     with columns[2]:
         name = select(

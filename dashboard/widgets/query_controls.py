@@ -12,6 +12,7 @@ import dataclasses
 
 import streamlit as st
 
+from dashboard.widgets.plain import plain
 from shanty import Aggregate, Filter, GroupBy, Query, QueryError, Sort
 from shanty.query import FILTER_OPS, TableSchema, parse_filter_text
 
@@ -49,7 +50,7 @@ def filter_editor(query: Query, schema: TableSchema, key: str) -> Query:
                 value = parse_filter_text(op, raw, schema.kinds[column], column)
                 return dataclasses.replace(query, filters=(*query.filters, Filter(column, op, value)), page=1)
             except QueryError as exc:
-                st.error(f"That filter cannot be used: {exc}")
+                st.error(f"That filter cannot be used: {plain(exc)}")
     return query
 
 

@@ -10,6 +10,7 @@ import streamlit as st
 from dashboard.widgets.deeplink import clear_note, link_value, note, publish
 from dashboard.widgets.media_links import cells_for_page, table_columns
 from dashboard.widgets.media_table import media_table
+from dashboard.widgets.plain import plain
 from dashboard.widgets.query_controls import PAGE_SIZES, filter_editor, grouping_editor, toggle_sort
 from shanty import ArtifactVersion, Query, QueryError, QueryResult, ShantyError, TableSchema, format_number, run_query
 
@@ -73,7 +74,7 @@ def run_or_explain(query: Query, sources: dict[str, Any], view: str) -> QueryRes
         with st.spinner("Running the query...", show_time=True):
             return run_query(query, sources)
     except ShantyError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         if st.button("Reset the view", help="forget the filters, expression, grouping and sort"):
             reset_view(view)
             st.rerun()

@@ -15,7 +15,9 @@ from ..storage import ByteStream, open_range
 
 __all__ = ["ByteStream", "open_relay", "parse_range"]
 
-_RANGE_SPEC = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$", re.ASCII)  # one range; a comma makes it not match
+# One range (a comma makes it not match) of at most 19-digit numbers: longer ones are no byte offsets, and
+# int() of thousands of digits raises (Python's limit on digit strings), which must not become an HTTP 500.
+_RANGE_SPEC = re.compile(r"^\s*(\d{0,19})\s*-\s*(\d{0,19})\s*$", re.ASCII)
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import pyarrow.parquet as pq
 from ..errors import InvalidInputError
 from ..progress import Progress, ProgressSink
 from .paging import MAX_PAGE_SIZE
-from .run import run_query
+from .run import result_schema, run_query
 from .spec import Query
 
 __all__ = ["EXPORT_FORMATS", "export_query"]
@@ -27,12 +28,18 @@ __all__ = ["EXPORT_FORMATS", "export_query"]
 EXPORT_FORMATS = ("csv", "parquet")
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_cell(value: Any) -> Any:
     # A spreadsheet wants the media's URI, not a struct.
     if isinstance(value, dict) and "uri" in value:
-        return value["uri"]
-    if isinstance(value, list):
-        return ";".join(str(_csv_cell(v)) for v in value)
+        value = value["uri"]
+    elif isinstance(value, list):
+        value = ";".join(str(_csv_cell(v)) for v in value)
+    # Text that a spreadsheet would run as a formula (=HYPERLINK(...)) is written as text (OWASP's advice).
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
     return value
 
 
@@ -52,23 +59,18 @@ class _CsvSink:
 
 
 class _ParquetSink:
-    """Rows as one Parquet file, written a batch at a time (the schema is the first batch's)."""
+    """Rows as one Parquet file, written a batch at a time with the result's own column types (a column
+    that is empty in the first pages keeps its type)."""
 
-    def __init__(self, target: Path, columns: tuple[str, ...]):
-        self._target, self._columns, self._writer = target, columns, None
+    def __init__(self, target: Path, schema: pa.Schema):
+        self._writer = pq.ParquetWriter(target, schema, compression="zstd")
 
     def write(self, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
-        if not rows:
-            return
-        batch = pa.Table.from_pylist(rows)
-        if self._writer is None:
-            self._writer = pq.ParquetWriter(self._target, batch.schema, compression="zstd")
-        self._writer.write_table(batch.cast(self._writer.schema))
+        if rows:
+            self._writer.write_table(pa.Table.from_pylist(rows, schema=self._writer.schema))
 
     def close(self) -> None:
-        if self._writer is None:  # nothing matched: still a valid, empty file
-            pq.write_table(pa.table({c: pa.array([], pa.null()) for c in self._columns}), self._target)
-        else:
+        if self._writer.is_open:  # closed once when done, again (harmlessly) on the way out
             self._writer.close()
 
 
@@ -82,13 +84,17 @@ def export_query(
     """Write all rows matching ``spec`` (its page and page size are ignored) to ``target``.
 
     Returns the number of rows written. Media cells become their URI in CSV
-    and stay structs in Parquet.
+    (text a spreadsheet would run as a formula is prefixed with ``'``) and
+    stay structs in Parquet. The file appears complete or not at all: it is
+    written beside ``target`` and renamed when the last row is in.
     """
     if format not in EXPORT_FORMATS:
         raise InvalidInputError(f"Cannot export as {format!r}; choose one of {', '.join(EXPORT_FORMATS)}.")
     page = dataclasses.replace(spec, page=1, page_size=MAX_PAGE_SIZE)
     result = run_query(page, sources)
-    sink = (_CsvSink if format == "csv" else _ParquetSink)(Path(target), result.columns)
+    target = Path(target)
+    temp = target.with_name(f".{target.name}.part-{uuid.uuid4().hex}")
+    sink = _CsvSink(temp, result.columns) if format == "csv" else _ParquetSink(temp, result_schema(page, sources))
     written = 0
     try:
         with Progress("export", result.total_rows, progress_sink, unit="row") as bar:
@@ -97,7 +103,11 @@ def export_query(
                 written += len(result.rows)
                 bar.advance(len(result.rows))
                 if result.page >= result.page_count:
-                    return written
+                    break
                 result = run_query(dataclasses.replace(page, page=result.page + 1), sources)
+        sink.close()
+        os.replace(temp, target)
+        return written
     finally:
         sink.close()
+        temp.unlink(missing_ok=True)

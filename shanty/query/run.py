@@ -16,15 +16,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from ..errors import MalformedError, QueryError
-from .compile import plan_query
-from .database import check_patterns, connection, fetch_page, first_line, read_schema, table_stamp
+from .compile import QueryPlan, plan_query
+from .database import Stamp, check_patterns, connection, fetch_page, first_line, read_schema, table_stamp
 from .paging import page_count
 from .spec import Query
 from .sql import bind_sources, unknown_column
 
-__all__ = ["QueryResult", "run_query"]
+__all__ = ["QueryResult", "result_schema", "run_query"]
 
 
 @dataclass(frozen=True)
@@ -56,14 +57,8 @@ class QueryResult:
     sources: Mapping[str, str]
 
 
-def run_query(spec: Query, sources: Mapping[str, str | os.PathLike[str]]) -> QueryResult:
-    """Run ``spec`` over ``sources`` (table name -> Parquet path; the first is the main table).
-
-    The page is fetched first; the total comes from a separate count query
-    (skipped when the page is short, hence the last), cached per file version
-    so paging does not recount. Raises QueryError for mistakes in the spec, NotFoundError /
-    MalformedError for missing or unreadable files.
-    """
+def _plan(spec: Query, sources: Mapping[str, str | os.PathLike[str]]) -> tuple[dict[str, Stamp], QueryPlan]:
+    """The stamps of the tables ``spec`` reads (main table, and the joined one) and its compiled plan."""
     if not isinstance(spec, Query):
         raise QueryError(f"Expected a Query, not {type(spec).__name__}.")
     if not sources:
@@ -75,8 +70,33 @@ def run_query(spec: Query, sources: Mapping[str, str | os.PathLike[str]]) -> Que
             raise unknown_column(spec.join.source, names, "table")
         used.append(spec.join.source)
     stamps = {name: table_stamp(sources[name]) for name in used}
+    return stamps, plan_query(spec, {name: read_schema(stamps[name][0]) for name in used})
+
+
+def result_schema(spec: Query, sources: Mapping[str, str | os.PathLike[str]]) -> pa.Schema:
+    """The Arrow schema of ``spec``'s result columns (exact types, whatever the rows hold) without
+    reading any row; raises what :func:`run_query` raises."""
+    stamps, plan = _plan(spec, sources)
+    params = bind_sources(plan.page.params, {name: stamp[0] for name, stamp in stamps.items()})
+    with connection() as cursor:
+        try:
+            relation = cursor.sql(f"SELECT * FROM ({plan.page.sql}) LIMIT 0", params=params)
+            # DuckDB 2 renamed a relation's arrow() to to_arrow_table(); accept either.
+            return (relation.to_arrow_table() if hasattr(relation, "to_arrow_table") else relation.arrow()).schema
+        except duckdb.IOException as exc:
+            raise MalformedError(f"Could not read the table files ({first_line(exc)}).") from None
+
+
+def run_query(spec: Query, sources: Mapping[str, str | os.PathLike[str]]) -> QueryResult:
+    """Run ``spec`` over ``sources`` (table name -> Parquet path; the first is the main table).
+
+    The page is fetched first; the total comes from a separate count query
+    (skipped when the page is short, hence the last), cached per file version
+    so paging does not recount. Raises QueryError for mistakes in the spec, NotFoundError /
+    MalformedError for missing or unreadable files.
+    """
+    stamps, plan = _plan(spec, sources)
     paths = {name: stamp[0] for name, stamp in stamps.items()}
-    plan = plan_query(spec, {name: read_schema(paths[name]) for name in used})
     page_params = bind_sources(plan.page.params, paths)
     count_params = bind_sources(plan.count.params, paths)
     with connection() as cursor:
