@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shanty.media.waveform import Waveform, waveform_peaks
+from shanty.media.waveform import Waveform, waveform_of, waveform_peaks
 
 PCM, FLOAT, ALAW, EXTENSIBLE = 1, 3, 6, 0xFFFE
 
@@ -242,3 +242,21 @@ def test_to_json_is_compact_and_complete() -> None:
     assert body["duration_s"] == 1.0 and body["sample_rate"] == 8000 and body["channels"] == 1
     assert body["frames"] == 8000 and len(body["mins"]) == len(body["maxs"]) == 5
     assert body["maxs"][0] == round(summary.maxs[0], 4)
+
+
+@pytest.mark.parametrize("block", [1, 6, 1000, 4096, 10**9])
+@pytest.mark.parametrize("channels", [1, 2])
+def test_reading_a_block_at_a_time_gives_the_same_summary(block: int, channels: int) -> None:
+    rng = np.random.default_rng(7)
+    frames = rng.uniform(-1, 1, size=(5003, channels))
+    data = wav(pcm16(frames.ravel()), channels=channels)
+    whole = waveform_peaks(data, buckets=37)
+    reads = []
+
+    def read_at(offset: int, length: int) -> bytes:
+        reads.append(length)
+        return data[offset : offset + length]
+
+    streamed = waveform_of(read_at, len(data), buckets=37, block=block)
+    assert streamed == whole and whole is not None and len(whole.mins) == 37
+    assert max(reads) <= max(block, 2 * channels, 64 * 1024)  # never more than a block (or the header) at once

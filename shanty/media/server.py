@@ -35,7 +35,7 @@ import posixpath
 import re
 import stat
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -360,3 +360,25 @@ class MediaServer:
         for what it raises); close the stream when done.
         """
         return open_relay(target.uri, target.version, target.size, start, end, etag=target.if_match)
+
+    def read_at(self, target: LocalFile | Proxy) -> Callable[[int, int], bytes]:
+        """``read_at(offset, length)``: up to ``length`` recorded bytes of ``target`` from ``offset``, read
+        from the local file or fetched as one ranged request to the store, for decoders that must not hold
+        a whole file (see :func:`shanty.media.waveform.waveform_of`). Raises what :meth:`open_stream` raises."""
+        if isinstance(target, LocalFile):
+
+            def read_local(offset: int, length: int) -> bytes:
+                with open(target.path, "rb") as handle:
+                    handle.seek(offset)
+                    return handle.read(max(0, min(length, target.size - offset)))
+
+            return read_local
+
+        def read_remote(offset: int, length: int) -> bytes:
+            end = min(offset + length, target.size)
+            if end <= offset:
+                return b""
+            with self.open_stream(target, offset, end) as stream:
+                return stream.read()
+
+        return read_remote

@@ -1,9 +1,12 @@
 """Waveform summaries of WAV files: per-bucket minimum and maximum, for drawing in a browser.
 
-:func:`waveform_peaks` reads RIFF/WAVE bytes (PCM 8/16/24/32-bit, IEEE float
+:func:`waveform_of` reads a RIFF/WAVE file (PCM 8/16/24/32-bit, IEEE float
 32/64-bit, plain or WAVE_FORMAT_EXTENSIBLE; any number of channels, mixed
-down to one) and returns a :class:`Waveform`; anything else gives None, never
-an exception, so a table of mixed media can ask about every cell.
+down to one) through a ranged reader, a block at a time, so its memory is
+bounded by the block whatever the file's size; :func:`waveform_peaks` is the
+same over bytes in memory. Both return a :class:`Waveform`, or None for
+anything that is not a readable WAV, never an exception, so a table of mixed
+media can ask about every cell.
 
 Everything is vectorised with numpy: a 3-minute 44.1 kHz 16-bit stereo file
 (31 MB) is summarised in about 0.1 s on a 2-core machine.
@@ -13,15 +16,18 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Waveform", "waveform_peaks"]
+__all__ = ["BLOCK_BYTES", "Waveform", "waveform_of", "waveform_peaks"]
 
 _PCM, _FLOAT, _EXTENSIBLE = 0x0001, 0x0003, 0xFFFE
 _SUPPORTED_BITS = {_PCM: (8, 16, 24, 32), _FLOAT: (32, 64)}
+BLOCK_BYTES = 4 * 1024 * 1024  # decoded a block at a time: about 10x this in memory, whatever the file's size
+_HEADER_BYTES = 64 * 1024  # chunks before the data chunk (fmt, LIST, ...) are read in steps of this
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,10 @@ class _Format:
     sample_rate: int
     bits: int
 
+    @property
+    def frame_bytes(self) -> int:
+        return self.bits // 8 * self.channels
+
 
 def _parse_fmt(body: bytes) -> _Format | None:
     if len(body) < 16:
@@ -73,28 +83,38 @@ def _parse_fmt(body: bytes) -> _Format | None:
     return _Format(tag, channels, rate, bits)
 
 
-def _chunks(data: memoryview) -> tuple[_Format | None, memoryview | None, bool]:
-    """The fmt chunk, the data chunk's bytes present, and whether the data chunk declared any bytes."""
-    fmt, samples, declared = None, None, False
-    position = 12
-    while position + 8 <= len(data) and (fmt is None or samples is None):
-        chunk_id = bytes(data[position : position + 4])
-        size = struct.unpack_from("<I", data, position + 4)[0]
-        body = data[position + 8 : position + 8 + size]  # a cut-off last chunk keeps what is there
+ReadAt = Callable[[int, int], bytes]  # (offset, length) -> up to ``length`` bytes from ``offset``
+
+
+def _layout(read_at: ReadAt, size: int) -> tuple[_Format, int, int, bool] | None:
+    """(format, data offset, data bytes present, whether the data chunk declared any bytes) of a WAV file,
+    from its chunk headers alone; None when it is not a readable WAV."""
+    header = read_at(0, 12)
+    if len(header) < 12 or header[:4] != b"RIFF" or header[8:12] != b"WAVE":
+        return None
+    fmt, data, position = None, None, 12
+    while position + 8 <= size and (fmt is None or data is None):
+        chunk = read_at(position, 8)
+        if len(chunk) < 8:
+            return None
+        chunk_id, chunk_size = chunk[:4], struct.unpack_from("<I", chunk, 4)[0]
         if chunk_id == b"fmt ":
-            fmt = _parse_fmt(bytes(body))
+            fmt = _parse_fmt(read_at(position + 8, min(chunk_size, _HEADER_BYTES)))
             if fmt is None:
-                return None, None, False
+                return None
         elif chunk_id == b"data":
-            samples, declared = body, size > 0
-        position += 8 + size + (size & 1)  # chunks are padded to an even length
-    return fmt, samples, declared
+            present = max(0, min(chunk_size, size - position - 8))  # a cut-off data chunk keeps what is there
+            data = (position + 8, present, chunk_size > 0)
+        position += 8 + chunk_size + (chunk_size & 1)  # chunks are padded to an even length
+    if fmt is None or data is None:
+        return None
+    return fmt, *data
 
 
-def _decode(samples: memoryview, fmt: _Format) -> np.ndarray:
+def _decode(samples: bytes, fmt: _Format) -> np.ndarray:
     """Frames x channels as float32 in [-1, 1] (whole frames only)."""
     width = fmt.bits // 8
-    frames = len(samples) // (width * fmt.channels)
+    frames = len(samples) // fmt.frame_bytes
     raw = np.frombuffer(samples, dtype=np.uint8, count=frames * fmt.channels * width)
     if fmt.tag == _FLOAT:
         values = raw.view("<f4" if width == 4 else "<f8")
@@ -115,35 +135,57 @@ def _mixdown(frames: np.ndarray) -> np.ndarray:
     return frames[:, 0] if frames.shape[1] == 1 else frames.mean(axis=1, dtype=np.float32)
 
 
-def waveform_peaks(data: bytes | bytearray | memoryview, buckets: int = 200) -> Waveform | None:
-    """Summarise a WAV file's bytes into ``buckets`` (min, max) pairs; None if it is not a readable WAV.
+def waveform_of(read_at: ReadAt, size: int, buckets: int = 200, block: int = BLOCK_BYTES) -> Waveform | None:
+    """Summarise the WAV file of ``size`` bytes that ``read_at(offset, length)`` reads into ``buckets``
+    (min, max) pairs, reading it ``block`` bytes at a time (memory stays near ten blocks).
 
     None for: non-RIFF/WAVE bytes, a header cut short, missing fmt or data
     chunks, unsupported encodings (A-law, ADPCM, 12-bit...), and a data
     chunk that declares samples of which none are present. A data chunk cut
     short is summarised up to its last whole frame (browsers play such files
-    that far too). Raises ValueError only for ``buckets < 1``.
+    that far too). Raises ValueError only for ``buckets < 1`` or ``block < 1``;
+    what ``read_at`` raises (a store gone away) propagates.
     """
-    if buckets < 1:
-        raise ValueError(f"buckets must be at least 1, not {buckets}.")
-    view = memoryview(data).cast("B")
-    if len(view) < 12 or bytes(view[:4]) != b"RIFF" or bytes(view[8:12]) != b"WAVE":
+    if buckets < 1 or block < 1:
+        raise ValueError(f"buckets and block must be at least 1, not {buckets} and {block}.")
+    layout = _layout(read_at, size)
+    if layout is None:
         return None
-    fmt, samples, declared = _chunks(view)
-    if fmt is None or samples is None:
+    fmt, offset, present, declared = layout
+    frames = present // fmt.frame_bytes
+    if declared and frames == 0:
         return None
-    mono = _mixdown(_decode(samples, fmt))
-    if declared and mono.size == 0:
-        return None
-    count = min(buckets, mono.size)
-    edges = (np.arange(count, dtype=np.int64) * mono.size) // max(count, 1)
-    mins = np.minimum.reduceat(mono, edges) if count else mono
-    maxs = np.maximum.reduceat(mono, edges) if count else mono
+    count = min(buckets, frames)
+    # Bucket k holds frames [edges[k], edges[k+1]): as even as integer division makes them.
+    edges = (np.arange(count + 1, dtype=np.int64) * frames) // max(count, 1)
+    mins = np.full(count, np.inf, dtype=np.float32)
+    maxs = np.full(count, -np.inf, dtype=np.float32)
+    step = max(1, block // fmt.frame_bytes) * fmt.frame_bytes
+    first = 0  # frame number of the block's first frame
+    while first < frames:
+        data = read_at(offset + first * fmt.frame_bytes, min(step, (frames - first) * fmt.frame_bytes))
+        mono = _mixdown(_decode(data, fmt))
+        if mono.size == 0:
+            break
+        last = first + mono.size
+        # The buckets this block touches, and where each starts inside the block.
+        low = int(np.searchsorted(edges, first, side="right")) - 1
+        high = int(np.searchsorted(edges, last - 1, side="right")) - 1
+        starts = np.maximum(edges[low : high + 1], first) - first
+        np.minimum.at(mins, np.arange(low, high + 1), np.minimum.reduceat(mono, starts))
+        np.maximum.at(maxs, np.arange(low, high + 1), np.maximum.reduceat(mono, starts))
+        first = last
     return Waveform(
         mins=tuple(mins.tolist()),
         maxs=tuple(maxs.tolist()),
-        duration_s=mono.size / fmt.sample_rate,
+        duration_s=frames / fmt.sample_rate,
         sample_rate=fmt.sample_rate,
         channels=fmt.channels,
-        frames=int(mono.size),
+        frames=int(frames),
     )
+
+
+def waveform_peaks(data: bytes | bytearray | memoryview, buckets: int = 200) -> Waveform | None:
+    """:func:`waveform_of` over WAV bytes already in memory."""
+    view = memoryview(data).cast("B")
+    return waveform_of(lambda offset, length: bytes(view[offset : offset + length]), len(view), buckets)
