@@ -15,6 +15,7 @@ from .names import check_alias, check_name
 from .progress import Progress, ProgressSink
 from .records import RunInfo, VersionInfo
 from .registry import Registry
+from .storage import local_path as local_path_of
 from .storage import storage_for
 from .storage.location import parse_location, to_uri
 from .tables.packing import (
@@ -108,15 +109,18 @@ class Artifact:
         return entry
 
     def add_dir(self, local_path: str | os.PathLike[str], name: str | None = None) -> list[ManifestEntry]:
-        """Add every file under a local folder by value (under ``name/`` when given)."""
+        """Add every file under a local folder by value (under ``name/`` when given).
+
+        The folder is walked as a referenced one is (see :mod:`shanty.storage.file`): a symbolic link to a
+        file outside it is refused with InvalidInputError, never copied into the registry.
+        """
         self._check_draft()
         root = Path(local_path).expanduser()
         if not root.is_dir():
             raise NotFoundError(f"No folder at {root}; check the path (use add_file for single files).")
-        files = sorted(p for p in root.rglob("*") if p.is_file())
-        if not files:
-            raise NotFoundError(f"The folder {root} contains no files.")
-        return [self.add_file(p, _join(name, p.relative_to(root).as_posix())) for p in files]
+        uri = to_uri(root)
+        found = storage_for(uri).list_objects(uri, checksum=False)  # add_file hashes each file once
+        return [self.add_file(local_path_of(info.uri), _join(name, info.relpath)) for info in found]
 
     def get_entry(self, name: str) -> ManifestEntry:
         """The entry at path ``name``."""

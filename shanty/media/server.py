@@ -314,7 +314,7 @@ class MediaServer:
     def _local_problem(self, path: Path, entry: ManifestEntry) -> tuple[os.stat_result | None, str | None]:
         """(the file's stat, None) while it holds the logged bytes, else (stat, "missing" | "changed")."""
         try:
-            st = path.stat()
+            st = path.lstat()  # a link planted where a logged file was is not that file: never followed
         except OSError:
             st = None
         if st is None or not stat.S_ISREG(st.st_mode):

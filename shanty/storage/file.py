@@ -3,11 +3,18 @@
 Digests are computed from content (streamed, in parallel threads: reading and
 hashing release the GIL). Local files have no object versions, so a file that
 changed after it was logged can only be detected, not fetched as it was.
+
+Symbolic links: a link to a file inside the referenced folder is referenced as
+that file (its real path is recorded); a link leading outside the folder is
+refused with one sentence, since following it would log, serve and download
+a file the user never put there. Reads never follow a link (``O_NOFOLLOW``):
+a recorded file later replaced by a link is gone, not followed.
 """
 
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import os
 import shutil
@@ -63,9 +70,40 @@ def _info(path: str, relpath: str, checksum: bool = True) -> ObjectInfo:
     )
 
 
+def _inside(link: str, real_root: str) -> str:
+    """The real path of the file the link at ``link`` leads to; InvalidInputError when it lies outside
+    ``real_root`` (the referenced folder, resolved)."""
+    target = os.path.realpath(link)
+    if os.path.commonpath([target, real_root]) != real_root:
+        raise InvalidInputError(
+            f"{link} is a symbolic link to a file outside the referenced folder; shanty does not follow it "
+            "(it would log and serve a file you did not put there): copy the file in, or reference it directly."
+        )
+    return target
+
+
+def _open_file(path: Path | str, uri: str):
+    """``path`` opened for reading without following a link; NotFoundError when it is missing or a link."""
+    try:
+        return os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb")
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
+        raise NotFoundError(f"{uri} no longer exists.") from exc
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotFoundError(
+                f"{uri} was replaced by a symbolic link after it was logged; it is not followed."
+            ) from exc
+        raise
+
+
 def _walk(root: str, budget: ListingBudget[tuple[str, str]]) -> tuple[list[tuple[str, str]], int]:
-    """(absolute path, relative POSIX path) of every regular file below ``root``, sorted; and their total size."""
+    """(real path, relative POSIX path) of every regular file below ``root``, sorted; and their total size.
+
+    A link to a file inside ``root`` is listed at its own name with its target's real path; a link
+    leading outside raises InvalidInputError (see :func:`_inside`).
+    """
     total = 0
+    real_root = os.path.realpath(root)
     stack = [(root, "")]
     while stack:
         folder, rel = stack.pop()
@@ -76,7 +114,8 @@ def _walk(root: str, budget: ListingBudget[tuple[str, str]]) -> tuple[list[tuple
                 if not item.is_symlink():
                     stack.append((item.path, f"{rel}{item.name}/"))
             elif item.is_file():  # skips broken symlinks, sockets, fifos
-                budget.add([(item.path, rel + item.name)])
+                path = _inside(item.path, real_root) if item.is_symlink() else item.path
+                budget.add([(path, rel + item.name)])
                 total += item.stat().st_size
     return sorted(budget.items, key=lambda pair: pair[1]), total
 
@@ -92,8 +131,8 @@ class FileStorage:
         """See :meth:`Storage.list_objects`; digests are read from the bytes unless ``checksum=False``."""
         root = _path(uri)
         check_max_objects(max_objects, uri)
-        if root.is_file():
-            info = _info(str(root), root.name, checksum)
+        if root.is_file():  # a file named on purpose: a link to it is followed, and its target recorded
+            info = _info(os.path.realpath(root), root.name, checksum)
             if progress:
                 progress.set_total(1)
                 progress.advance()
@@ -141,11 +180,8 @@ class FileStorage:
 
     def download(self, uri: str, version: str | None, dest: Path) -> None:
         """Copy the file to ``dest``; ``version`` is ignored (files have none)."""
-        source = _path(uri)
-        try:
-            shutil.copyfile(source, dest)
-        except FileNotFoundError as exc:
-            raise NotFoundError(f"{uri} no longer exists.") from exc
+        with _open_file(_path(uri), uri) as source, open(dest, "wb") as target:
+            shutil.copyfileobj(source, target, 1 << 20)
 
     def read_bytes(self, uri: str) -> bytes:
         """See :meth:`Storage.read_bytes`."""
@@ -207,10 +243,7 @@ class FileStorage:
 
     def open_range(self, uri: str, version: str | None, start: int, end: int, *, etag: str | None = None) -> ByteStream:
         """See :meth:`RangedReads.open_range`; ``version`` and ``etag`` are ignored (files have neither)."""
-        try:
-            handle = open(_path(uri), "rb")  # noqa: SIM115 - closed by the ByteStream
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
-            raise NotFoundError(f"{uri} no longer exists.") from exc
+        handle = _open_file(_path(uri), uri)  # closed by the ByteStream
         handle.seek(start)
 
         def chunks() -> Iterator[bytes]:
