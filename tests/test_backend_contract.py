@@ -411,6 +411,24 @@ def test_the_cache_keeps_one_verified_copy(kit, monkeypatch: pytest.MonkeyPatch)
     assert [p.name for p in copy.parent.iterdir()] == [copy.name]
 
 
+def test_threads_filling_the_cache_at_once_all_get_the_copy(
+    kit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 15, item 7: temp names unique per process made threads of one process collide.
+    from concurrent.futures import ThreadPoolExecutor
+
+    bucket = kit.new_bucket(versioned=False)
+    uri = f"{bucket}/m/manifest.parquet"
+    kit.put(uri, b"PAR1 " + b"x" * 200_000)
+    [info] = kit.storage.list_objects(uri)
+    for round_ in range(5):
+        monkeypatch.setenv("SHANTY_CACHE", str(tmp_path / f"cache{round_}"))  # cold each round
+        with ThreadPoolExecutor(8) as pool:
+            copies = list(pool.map(lambda _: cached_file(uri, None, info.digest, info.extra), range(8)))
+        assert len(set(copies)) == 1 and copies[0].read_bytes() == b"PAR1 " + b"x" * 200_000
+        assert [p.name for p in copies[0].parent.iterdir()] == [copies[0].name]  # no temp file left
+
+
 # --- locations: each scheme's pin syntax (no store is touched) ----------------------------------------
 @pytest.mark.parametrize(
     ("uri", "bucket", "key", "version"),
