@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 BACKENDS = [b for b in os.environ.get("SHANTY_BACKENDS", "file,s3,gcs").split(",") if b]
-pytest_plugins = sorted({"tests.kits.file", "tests.kits.apptest", *(f"tests.kits.{b}" for b in BACKENDS)})
+pytest_plugins = sorted(
+    {"tests.kits.file", "tests.kits.apptest", "tests.kits.songs", *(f"tests.kits.{b}" for b in BACKENDS)}
+)
 
 
 @pytest.fixture(autouse=True)

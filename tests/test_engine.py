@@ -21,13 +21,8 @@ from shanty.query.run import run_query
 from shanty.query.spec import Aggregate, Filter, GroupBy, Join, Query, Sort
 from shanty.query.sql import bind_sources
 from shanty.query.summaries import column_summaries
+from tests.kits.songs import SONGS
 from tests.kits.tables import media, write_table
-from tests.test_query_compile import SONGS, SONGS_MEDIA
-
-
-@pytest.fixture
-def songs(tmp_path: Path) -> dict[str, Path]:
-    return {"songs": write_table(tmp_path / "songs.parquet", SONGS, SONGS_MEDIA)}
 
 
 @pytest.fixture
