@@ -65,6 +65,7 @@ DEFAULT_TTL = 12 * 3600  # a token outlives the page that shows it (hours), not 
 PRESIGN_SECONDS = 15 * 60  # bucket URLs are short-lived: they are re-made at every request
 _PRESIGN_REUSE = 5 * 60  # reuse a presigned URL this long (IAM signing is a network call per URL)
 _CACHE_LIMIT = 4096
+_RECHECK = 10  # seconds an unversioned object found unchanged is trusted before it is checked again
 _RACY_NS = 2 * 10**9  # a file modified this recently is hashed afresh: mtime ticks are coarse (as racy-git)
 _ID_PREFIX = "#"  # marks an opaque entry id (see MediaServer._entry_id) in a token's path field
 _FINGERPRINT = re.compile(r"^\d+-\d+$")  # digests of references logged with checksum=False: "<size>-<mtime_ns>"
@@ -158,6 +159,7 @@ class MediaServer:
         self._versions: dict[tuple[str, str, int], VersionInfo] = {}  # versions are immutable once logged
         self._ids: dict[tuple[str, str, int], dict[str, ManifestEntry]] = {}
         self._presigned: dict[tuple[str, str | None], tuple[str, float]] = {}
+        self._unchanged: dict[tuple[str, str], float] = {}  # (uri, digest) -> until when it is trusted
 
     def __repr__(self) -> str:  # never the secret
         return f"MediaServer({self.registry.root!r}, proxy={self.proxy})"
@@ -242,6 +244,10 @@ class MediaServer:
         if not (proxy or self.proxy):
             url = self._presign(uri, version)
             if url is not None:
+                if version is None and entry.ref is not None:
+                    # A presigned URL of an unversioned object serves whatever is there now: check it
+                    # still holds the logged bytes first (the relay checks with If-Match instead).
+                    self._check_unversioned(uri, entry)
                 return Redirect(url, content_type, filename)
         etag = entry.extra.get("etag") if version is None else None
         return Proxy(uri, version, entry.size, content_type, filename, entry.digest, str(etag) if etag else None)
@@ -338,6 +344,24 @@ class MediaServer:
             raise MediaGoneError("This media file was changed after it was logged; log a new version to show it.")
         assert st is not None
         return st
+
+    def _check_unversioned(self, uri: str, entry: ManifestEntry) -> None:
+        """MediaGoneError unless the current object at ``uri`` has the logged digest (checked at most every
+        ``_RECHECK`` seconds per object: a player's requests do not each cost a HEAD)."""
+        now = time.monotonic()
+        key = (uri, entry.digest)
+        if self._unchanged.get(key, 0.0) > now:
+            return
+        current = storage_for(uri).stat(uri)
+        if current is None:
+            raise MediaGoneError("This media object no longer exists in its store.")
+        if current.digest != entry.digest:
+            raise MediaGoneError(
+                "This media object was replaced after it was logged, and its store keeps no old versions."
+            )
+        if len(self._unchanged) >= _CACHE_LIMIT:
+            self._unchanged.clear()
+        self._unchanged[key] = now + _RECHECK
 
     def _presign(self, uri: str, version: str | None) -> str | None:
         now = time.monotonic()
