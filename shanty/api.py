@@ -16,7 +16,7 @@ from typing import Any
 from .artifact import Artifact, ArtifactVersion
 from .diff.manifests import Diff, diff_manifests
 from .errors import InvalidInputError
-from .names import check_name, parse_artifact_ref
+from .names import alias_list, check_name, parse_artifact_ref
 from .records import ArtifactInfo, RunInfo
 from .registry import Registry, now_iso
 
@@ -96,7 +96,7 @@ class Run:
             manifest=artifact.manifest,
             description=artifact.description,
             metadata=artifact.metadata,
-            aliases=aliases or [],
+            aliases=alias_list(aliases),
             run={"id": self.id, "job_type": self.job_type},
         )
         logged = ArtifactVersion(self.registry, info)

@@ -11,7 +11,7 @@ from .digests import b64_to_hex, md5_b64_file
 from .download import DownloadReport, download_manifest
 from .errors import InvalidInputError, NotFoundError
 from .manifest import Manifest, ManifestEntry, check_entry_path
-from .names import check_alias, check_name
+from .names import alias_list, check_alias, check_name
 from .progress import Progress, ProgressSink
 from .records import RunInfo, VersionInfo
 from .registry import Registry
@@ -293,7 +293,7 @@ class ArtifactVersion:
         it to another version is an InvalidInputError (as is any invalid alias).
         """
         registry, info = self._registry, self.info
-        wanted = set(self.aliases) - ({"latest"} if "latest" in info.aliases else set())
+        wanted = set(alias_list(self.aliases)) - ({"latest"} if "latest" in info.aliases else set())
         for alias in wanted:
             check_alias(alias)
         current = {a for a in info.aliases if a != "latest"}

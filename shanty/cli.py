@@ -20,6 +20,7 @@ from .diff.manifest_files import diff_manifest_files
 from .diff.manifests import ChangeKind, Diff
 from .errors import InvalidInputError, ShantyError
 from .formatting import human_size
+from .jsonfile import read_json_file
 from .manifest import Manifest
 from .names import check_alias, check_name, parse_artifact_ref
 from .query.paging import MAX_PAGE_SIZE
@@ -161,12 +162,7 @@ def cmd_manifest_export(args: argparse.Namespace) -> None:
 
 def cmd_manifest_import(args: argparse.Namespace) -> None:
     path = Path(args.file)
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ShantyError(f"No file at {path}.") from None
-    except json.JSONDecodeError as exc:
-        raise ShantyError(f"{path} is not valid JSON (line {exc.lineno}); export the manifest again.") from None
+    data = read_json_file(path, "give the path of a wandb_manifest.json, exported again if it is damaged.")
     manifest = Manifest.from_wandb_json(data, where=str(path))
     with api.Run(project=args.project, job_type="import", root=args.registry) as run:
         registry = run.registry
@@ -318,6 +314,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.func(args)
     except ShantyError as exc:
         print(f"shanty: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a path given on the command line: missing folder, no permission, a file for a folder
+        where = f" {exc.filename}" if exc.filename else ""
+        print(
+            f"shanty: error: cannot use{where}: {exc.strerror or exc}; check the path and its permissions.",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         print("shanty: interrupted", file=sys.stderr)

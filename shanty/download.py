@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .digests import file_matches
-from .errors import ChangedObjectError, MalformedError, NotFoundError
+from .errors import ChangedObjectError, MalformedError, NotFoundError, StorageError
 from .manifest import Manifest, ManifestEntry, check_entry_path
 from .progress import Progress, ProgressSink
 from .registry import Registry
@@ -69,7 +69,12 @@ def download_manifest(
     (after the other files were downloaded).
     """
     root_path = Path(root).expanduser().resolve()
-    root_path.mkdir(parents=True, exist_ok=True)
+    try:
+        root_path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(
+            f"Cannot create the download folder {root_path} ({exc.strerror or exc}); pick a folder you can write to."
+        ) from exc
     entries = sorted(manifest, key=lambda e: e.path)
     targets = {e.path: _target(root_path, e) for e in entries}
 

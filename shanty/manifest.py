@@ -183,8 +183,12 @@ class Manifest:
             if not isinstance(item, dict) or not isinstance(item.get("digest"), str):
                 raise MalformedError(f"{where}: the entry {path!r} has no digest; the manifest is damaged.")
             size = item.get("size", 0)
-            if not isinstance(size, int) or size < 0:
+            if isinstance(size, bool) or not isinstance(size, int) or size < 0:
                 raise MalformedError(f"{where}: the entry {path!r} has an invalid size {size!r}.")
+            if item.get("ref") is not None and not isinstance(item["ref"], str):
+                raise MalformedError(f"{where}: the entry {path!r} has a ref that is not a URI: {item['ref']!r}.")
+            if item.get("extra") is not None and not isinstance(item["extra"], dict):
+                raise MalformedError(f"{where}: the entry {path!r} has an 'extra' that is not an object.")
             extra = dict(item.get("extra") or {})
             version = extra.pop("versionID", None)
             try:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import InvalidInputError
 
-__all__ = ["VERSION_ALIAS", "ArtifactRef", "check_alias", "check_name", "parse_artifact_ref"]
+__all__ = ["VERSION_ALIAS", "ArtifactRef", "alias_list", "check_alias", "check_name", "parse_artifact_ref"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 VERSION_ALIAS = re.compile(r"^v(\d+)$")
@@ -34,6 +35,18 @@ def check_alias(alias: str) -> str:
             f"The alias {alias!r} is reserved: 'latest' and 'vN' are always derived from the versions."
         )
     return alias
+
+
+def alias_list(aliases: Any) -> list[str]:
+    """Aliases as given to ``log_artifact`` or set on a version: None is none, one name is that name (never
+    its letters, as iterating a string would give), a list is itself. InvalidInputError for anything else."""
+    if aliases is None:
+        return []
+    if isinstance(aliases, str):
+        return [aliases]
+    if isinstance(aliases, list | tuple | set | frozenset) and all(isinstance(a, str) for a in aliases):
+        return list(aliases)
+    raise InvalidInputError(f"Aliases must be a name or a list of names, not {aliases!r}.")
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,11 @@ class _State:
 
     def apply(self, record: dict[str, Any]) -> None:
         op = record["op"]
+        if op in ("alias", "note") and record["version"] >= len(self.versions):
+            raise MalformedError(
+                f"The registry record {record.get('_key', '')} names version v{record['version']}, which its log "
+                "does not hold before it; the log is damaged: restore it from a backup."
+            )
         if op == "version":
             index = len(self.versions)
             self.versions.append(record)
@@ -121,7 +126,37 @@ def _check_record(record: Any, where: str) -> dict[str, Any]:
         raise MalformedError(
             f"The registry record {where} is damaged (missing {', '.join(missing)}); restore it from a backup."
         )
+    wrong = [key for key, fits in _FIELD_TYPES.items() if key in record and not fits(record[key])]
+    if wrong:
+        raise MalformedError(
+            f"The registry record {where} is damaged ({', '.join(wrong)} of the wrong type); restore it from a backup."
+        )
     return record
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _text_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+# What each record field must hold, whatever the op: a damaged field is named, never a crash later.
+_FIELD_TYPES = {
+    "type": lambda v: isinstance(v, str),
+    "digest": lambda v: isinstance(v, str),
+    "manifest": lambda v: isinstance(v, str),
+    "file_count": _count,
+    "total_size": _count,
+    "time": lambda v: isinstance(v, str),
+    "version": _count,
+    "aliases": _text_list,
+    "text": lambda v: v is None or isinstance(v, str),
+    "description": lambda v: v is None or isinstance(v, str),
+    "metadata": lambda v: v is None or isinstance(v, dict),
+    "run": lambda v: v is None or (isinstance(v, dict) and all(isinstance(x, str | None) for x in v.values())),
+}
 
 
 class Registry:
@@ -172,6 +207,7 @@ class Registry:
             try:
                 record = _check_record(json.loads(self.storage.read_bytes(key)), key)
                 record["_seq"] = int(key.rsplit("/", 1)[1][:10])  # in memory only, never written
+                record["_key"] = key
                 return key, record
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 raise MalformedError(f"The registry record {key} is not valid JSON; restore it from a backup.") from exc
@@ -265,7 +301,7 @@ class Registry:
             key = join_uri(log_dir, f"{last + 1:010d}.json")
             data = json.dumps(record, sort_keys=True).encode()
             if self.storage.create_if_absent(key, data):
-                record["_seq"] = last + 1
+                record["_seq"], record["_key"] = last + 1, key
                 self._records[key] = record
                 state.apply(record)
                 return state, record

@@ -15,6 +15,7 @@ from pathlib import Path
 from .api import Run
 from .artifact import Artifact, ArtifactVersion
 from .errors import MalformedError, NotFoundError
+from .jsonfile import read_json_file
 from .manifest import Manifest
 from .storage.location import to_uri
 from .tables.json_codec import table_from_json
@@ -25,12 +26,7 @@ __all__ = ["import_wandb_artifact"]
 
 
 def _load_json(path: Path) -> object:
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise NotFoundError(f"{path} is missing; export the artifact from W&B with its wandb_manifest.json.") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MalformedError(f"{path} is not valid JSON; export it again.") from exc
+    return read_json_file(path, "export the artifact from W&B again, with its wandb_manifest.json.")
 
 
 def _resolver(folder: Path, manifest: Manifest):

@@ -20,7 +20,7 @@ LIBRARY = REPO / "shanty"
 # Each unit of the library (a flat module or a family package) and the layer it sits in:
 # a unit may import units of its own layer or below, never above.
 LAYERS = [
-    {"errors", "settings", "progress", "names", "digests", "records", "parquet_bytes", "formatting"},
+    {"errors", "settings", "progress", "names", "digests", "records", "parquet_bytes", "formatting", "jsonfile"},
     {"storage"},
     {"manifest"},
     {"registry"},

@@ -1,0 +1,32 @@
+"""Reading a JSON file a user points shanty at (an exported manifest, a W&B table), with one sentence
+for every way it can be wrong: missing, a folder, unreadable, not UTF-8, not JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .errors import MalformedError, NotFoundError, StorageError
+
+__all__ = ["read_json_file"]
+
+
+def read_json_file(path: str | Path, advice: str) -> Any:
+    """The JSON value in the file at ``path``. NotFoundError (missing, or a folder), StorageError (not
+    readable) or MalformedError (not UTF-8 JSON), each one sentence ending with ``advice``."""
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except (FileNotFoundError, NotADirectoryError):
+        raise NotFoundError(f"No file at {path}; {advice}") from None
+    except IsADirectoryError:
+        raise NotFoundError(f"{path} is a folder, not a JSON file; {advice}") from None
+    except PermissionError:
+        raise StorageError(f"{path} cannot be read (permission denied); fix its permissions.") from None
+    except UnicodeDecodeError:
+        raise MalformedError(f"{path} is not UTF-8 text, so not JSON; {advice}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MalformedError(f"{path} is not valid JSON (line {exc.lineno}); {advice}") from None
