@@ -28,7 +28,13 @@ from .query.paging import MAX_PAGE_SIZE
 __all__ = ["build_parser", "main"]
 
 
+def _printable(value: object) -> str:
+    # Object names come from buckets: a control character (a terminal escape) is shown, never obeyed.
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(value))
+
+
 def _table(rows: list[list[str]], header: list[str]) -> str:
+    rows = [[_printable(cell) for cell in row] for row in rows]
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     return "\n".join(fmt.format(*r).rstrip() for r in [header, *rows])

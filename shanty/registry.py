@@ -249,6 +249,8 @@ class Registry:
             index = len(state.versions) - 1
         elif match := VERSION_ALIAS.match(ref.selector):
             index = int(match.group(1))
+            if ref.selector != f"v{index}":  # one spelling per version: v01 is no name of v1
+                raise NotFoundError(f"{ref.selector!r} is not a version name; versions are written v0, v1, v2...")
             if index >= len(state.versions):
                 raise NotFoundError(
                     f"{ref.project}/{ref.name} has no version {ref.selector}; the newest is v{len(state.versions) - 1}."

@@ -145,3 +145,24 @@ def test_a_single_alias_is_one_alias_not_its_letters(tmp_path: Path) -> None:
     assert sorted(shanty.Api().artifact("p/songs:v0").aliases) == ["best", "latest"]
     with pytest.raises(shanty.InvalidInputError, match="a name or a list of names"), shanty.init(project="p") as run:
         run.log_artifact(shanty.Artifact("other", type="t"), aliases=5)
+
+
+def test_v01_is_no_name_of_v1(logged: Path) -> None:
+    assert shanty.Api().artifact("p/songs:v0").version == "v0"
+    with pytest.raises(shanty.NotFoundError, match="not a version name"):
+        shanty.Api().artifact("p/songs:v00")
+
+
+def test_object_names_with_terminal_escapes_are_printed_not_obeyed(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    bucket = tmp_path / "b"
+    bucket.mkdir()
+    (bucket / "a\x1b[2Jcleared.wav").write_bytes(b"RIFF")
+    with shanty.init(project="p") as run:
+        artifact = shanty.Artifact("songs", type="raw_data")
+        artifact.add_reference(str(bucket))
+        run.log_artifact(artifact)
+    assert main(["files", "p/songs:v0"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "a\\x1b[2Jcleared.wav" in out
