@@ -17,16 +17,20 @@ from shanty.cli import main
 from shanty.errors import MalformedError
 
 
-@pytest.fixture
-def logged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A registry with p/songs:v0 (one referenced file); returns the registry folder."""
-    bucket = tmp_path / "bucket"
+def log_bucket(bucket: Path, file_name: str = "a.wav", aliases: object = None) -> shanty.ArtifactVersion:
+    """p/songs referencing a bucket folder that holds one file called ``file_name``."""
     bucket.mkdir()
-    (bucket / "a.wav").write_bytes(b"RIFF a")
+    (bucket / file_name).write_bytes(b"RIFF a")
     with shanty.init(project="p") as run:
         artifact = shanty.Artifact("songs", type="raw_data")
         artifact.add_reference(str(bucket))
-        run.log_artifact(artifact)
+        return run.log_artifact(artifact, aliases=aliases)
+
+
+@pytest.fixture
+def logged(tmp_path: Path) -> Path:
+    """A registry with p/songs:v0 (one referenced file); returns the registry folder."""
+    log_bucket(tmp_path / "bucket")
     return tmp_path / "registry"
 
 
@@ -131,13 +135,7 @@ def test_a_damaged_version_record_is_named(logged: Path, record: dict) -> None:
 
 
 def test_a_single_alias_is_one_alias_not_its_letters(tmp_path: Path) -> None:
-    bucket = tmp_path / "b"
-    bucket.mkdir()
-    (bucket / "a.wav").write_bytes(b"RIFF")
-    with shanty.init(project="p") as run:
-        artifact = shanty.Artifact("songs", type="raw_data")
-        artifact.add_reference(str(bucket))
-        logged = run.log_artifact(artifact, aliases="prod")
+    logged = log_bucket(tmp_path / "b", aliases="prod")
     assert sorted(logged.aliases) == ["latest", "prod"]
     version = shanty.Api().artifact("p/songs:prod")
     version.aliases = "best"
@@ -156,13 +154,7 @@ def test_v01_is_no_name_of_v1(logged: Path) -> None:
 def test_object_names_with_terminal_escapes_are_printed_not_obeyed(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    bucket = tmp_path / "b"
-    bucket.mkdir()
-    (bucket / "a\x1b[2Jcleared.wav").write_bytes(b"RIFF")
-    with shanty.init(project="p") as run:
-        artifact = shanty.Artifact("songs", type="raw_data")
-        artifact.add_reference(str(bucket))
-        run.log_artifact(artifact)
+    log_bucket(tmp_path / "b", "a\x1b[2Jcleared.wav")
     assert main(["files", "p/songs:v0"]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "a\\x1b[2Jcleared.wav" in out
