@@ -14,7 +14,7 @@ from .operators import FILTER_OPS, parse_filter_text
 from .relation import join_prefix, relation_schema
 from .run import QueryResult, run_query
 from .spec import Aggregate, Filter, GroupBy, Join, Query, Sort, TableSchema
-from .summaries import ColumnSummary, column_summaries
+from .summaries import ColumnSummary, column_summaries, query_summaries
 
 __all__ = [
     "FILTER_OPS",
@@ -30,6 +30,7 @@ __all__ = [
     "column_summaries",
     "join_prefix",
     "parse_filter_text",
+    "query_summaries",
     "read_schema",
     "relation_schema",
     "run_query",

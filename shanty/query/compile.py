@@ -248,16 +248,18 @@ def compile_count(spec: Query, schemas: Mapping[str, TableSchema | Mapping[str, 
 
 
 def compile_rows(
-    spec: Query, schema: TableSchema | Mapping[str, str], source: str
+    spec: Query, schemas: Mapping[str, TableSchema | Mapping[str, str]]
 ) -> tuple[CompiledSQL, tuple[str, ...]]:
-    """SQL selecting every row of the table ``source`` that ``spec``'s filters and expression keep, all
-    its columns in file order (sort, grouping, join, column choice and page are ignored): the rows a
-    summary of "what the view shows" profiles. Returns the statement and its regex literals (validate
-    them before running). Raises QueryError as :func:`compile_query` does.
+    """SQL selecting every row that ``spec``'s join, filters and expression keep, with the columns it
+    shows (``spec.columns``, else all, joined names as :func:`plan_query` names them); sort, grouping and
+    page are ignored: the rows a summary of "what the view shows" profiles. ``schemas`` is as for
+    :func:`plan_query`. Returns the statement and its regex literals (validate them before running).
+    Raises QueryError as :func:`compile_query` does.
     """
-    rows_only = replace(spec, join=None, group_by=None, sort=(), columns=None, page=1)
-    relation = Relation(rows_only, {source: TableSchema.coerce(schema)})
+    rows_only = replace(spec, group_by=None, sort=(), page=1)
+    relation = Relation(rows_only, {name: TableSchema.coerce(schema) for name, schema in schemas.items()})
     builder = _Builder(rows_only, relation)
     where = builder.where()
-    columns = ", ".join(f"{c.sql} AS {quote(c.name)}" for c in relation.columns.values())
+    shown = [relation.column(c, "selected column") for c in rows_only.columns or relation.columns]
+    columns = ", ".join(f"{c.sql} AS {quote(c.name)}" for c in shown)
     return builder.statement(f"SELECT {columns} FROM {relation.from_sql}{where}"), tuple(builder.patterns)

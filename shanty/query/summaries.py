@@ -1,13 +1,15 @@
 """Column summaries: a profile of every column of a table, computed by DuckDB.
 
-:func:`column_summaries` reads the table in three passes (counts and ranges,
-exact counts of the most frequent values, histograms) and loads nothing into
+:func:`column_summaries` reads the table in three steps (counts and ranges;
+the most frequent values, one GROUP BY per text-like column; histograms) and loads nothing into
 pandas; columns are classified by :func:`~shanty.query.kinds.kind_of_type`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,10 +19,11 @@ from ..errors import QueryError
 from .compile import compile_rows
 from .database import check_patterns, connection, read_schema, table_stamp
 from .kinds import INTEGER_TYPES, kind_of_type
+from .relation import relation_schema
 from .spec import Query
-from .sql import Params, ResolvedColumn, bind_sources, quote
+from .sql import Params, ResolvedColumn, bind_sources, quote, unknown_column
 
-__all__ = ["EXACT_DISTINCT_MAX_ROWS", "ColumnSummary", "Histogram", "column_summaries"]
+__all__ = ["EXACT_DISTINCT_MAX_ROWS", "ColumnSummary", "Histogram", "column_summaries", "query_summaries"]
 
 EXACT_DISTINCT_MAX_ROWS = 200_000  # above this, distinct counts are HyperLogLog estimates (a few % off)
 _ORDERABLE = {"number", "text", "bool", "date", "timestamp", "time", "media"}
@@ -77,20 +80,21 @@ class _Rows:
 def _rows(path: str, schema: Any, where: Query | None) -> tuple[_Rows, tuple[str, ...]]:
     if where is None or not (where.filters or (where.expression or "").strip()):
         return _Rows("read_parquet($1)", (path,)), ()
-    compiled, patterns = compile_rows(where, schema, "table")
+    compiled, patterns = compile_rows(dataclasses.replace(where, join=None, columns=None), {"table": schema})
     return _Rows(f"({compiled.sql})", tuple(bind_sources(compiled.params, {"table": path}))), patterns
 
 
 def column_summaries(
     source_path: str | os.PathLike[str], *, where: Query | None = None, top_values: int = 10, bins: int = 20
 ) -> list[ColumnSummary]:
-    """Profile every column of the table at ``source_path`` in three DuckDB passes.
+    """Profile every column of the table at ``source_path`` in three DuckDB steps.
 
     With ``where``, only the rows its filters and expression keep are
     profiled (what the view shows; its sort, grouping and page do not
-    matter). Pass one: null and distinct counts, min/max, top-value
-    candidates (``approx_top_k``) and finite ranges; pass two: exact counts
-    of those candidates; pass three: histograms, bins in ascending order.
+    matter). Step one: null and distinct counts, min/max and finite
+    ranges; step two: exact counts of the most frequent values of each
+    text, bool and media column that is not (nearly) all distinct; step
+    three: histograms, bins in ascending order.
     Nothing is loaded into pandas. Raises QueryError for a bad ``where``.
     """
     if not 1 <= top_values <= 100 or not 1 <= bins <= 1000:
@@ -102,15 +106,65 @@ def column_summaries(
         ResolvedColumn(name, quote(name), kind_of_type(type_, schema.media.get(name)), type_, schema.media.get(name))
         for name, type_ in schema.columns.items()
     ]
+    return _summarise(rows, patterns, columns, top_values, bins)
+
+
+def query_summaries(
+    spec: Query,
+    sources: Mapping[str, str | os.PathLike[str]],
+    *,
+    columns: Collection[str] | None = None,
+    top_values: int = 10,
+    bins: int = 20,
+) -> list[ColumnSummary]:
+    """Profile the rows ``spec`` keeps over ``sources`` (as for :func:`~shanty.query.run.run_query`): its
+    join, filters and expression apply; its sort, grouping and page do not. Summarises the columns
+    the view shows (``spec.columns``, else all; joined columns named as the result names them), or only
+    those of them named in ``columns``, in result order: the statistics of a table's column headers.
+    Raises QueryError for a bad spec, NotFoundError / MalformedError for missing or unreadable files.
+    """
+    if not 1 <= top_values <= 100 or not 1 <= bins <= 1000:
+        raise QueryError("top_values must be 1-100 and bins 1-1000.")
+    if not sources:
+        raise QueryError("There is no table to query; give at least one source.")
+    names = list(sources)[:1]
+    if spec.join is not None:
+        if spec.join.source not in sources:
+            raise unknown_column(spec.join.source, list(sources), "table")
+        names.append(spec.join.source)
+    paths = {name: table_stamp(sources[name])[0] for name in names}
+    schemas = {name: read_schema(path) for name, path in paths.items()}
+    compiled, patterns = compile_rows(spec, schemas)
+    rows = _Rows(f"({compiled.sql})", tuple(bind_sources(compiled.params, paths)))
+    schema = relation_schema(dataclasses.replace(spec, group_by=None), schemas)
+    resolved = [
+        ResolvedColumn(
+            name,
+            quote(name),
+            kind_of_type(schema.columns[name], schema.media.get(name)),
+            schema.columns[name],
+            schema.media.get(name),
+        )
+        for name in (spec.columns or schema.columns)
+        if columns is None or name in columns
+    ]
+    return _summarise(rows, patterns, resolved, top_values, bins)
+
+
+def _summarise(
+    rows: _Rows, patterns: Collection[str], columns: list[ResolvedColumn], top_values: int, bins: int
+) -> list[ColumnSummary]:
     with connection() as cursor:
         check_patterns(cursor, patterns)
         total = int(cursor.execute(f"SELECT count(*) FROM {rows.sql}", list(rows.params)).fetchone()[0])
+        if not columns:
+            return []
         exact = total <= EXACT_DISTINCT_MAX_ROWS
         parts: list[str] = []
         for column in columns:
-            parts.extend(_stat_parts(column, exact, top_values))
+            parts.extend(_stat_parts(column, exact))
         stats = cursor.execute(f"SELECT {', '.join(parts)} FROM {rows.sql}", list(rows.params)).fetchone()
-        per_column = [stats[i * 7 : i * 7 + 7] for i in range(len(columns))]
+        per_column = [stats[i * 6 : i * 6 + 6] for i in range(len(columns))]
         tops = _top_counts(cursor, rows, columns, per_column, top_values)
         histograms = _histograms(cursor, rows, columns, per_column, bins)
     summaries = []
@@ -134,7 +188,7 @@ def column_summaries(
     return summaries
 
 
-def _stat_parts(column: ResolvedColumn, exact: bool, top: int) -> list[str]:
+def _stat_parts(column: ResolvedColumn, exact: bool) -> list[str]:
     value = column.value_sql
     parts = [f"count({value})", f"count(DISTINCT {value})" if exact else f"approx_count_distinct({value})"]
     if column.kind in _ORDERABLE:
@@ -150,30 +204,29 @@ def _stat_parts(column: ResolvedColumn, exact: bool, top: int) -> list[str]:
         ]
     else:
         parts += ["NULL", "NULL"]
-    parts.append(f"approx_top_k({value}, {int(top)})" if column.kind in _TOP_KINDS else "NULL")
     return parts
 
 
 def _top_counts(
     cursor: duckdb.DuckDBPyConnection, rows: _Rows, columns: list[ResolvedColumn], per_column: list[Any], top: int
 ) -> dict[int, tuple[tuple[Any, int], ...]]:
-    params, parts, wanted = rows.bind(), [], []
-    for i, (column, (non_null, distinct, *_, candidates)) in enumerate(zip(columns, per_column, strict=True)):
+    # One exact GROUP BY per column: on a million rows it is about ten times faster than approx_top_k
+    # followed by exact counts of its candidates, and never misses a value.
+    found = {}
+    for i, (column, (non_null, distinct, *_)) in enumerate(zip(columns, per_column, strict=True)):
         # When (nearly) every value is unique, a "top" list is noise: skip it.
-        if not candidates or (non_null > top and distinct >= 0.95 * non_null):
+        if column.kind not in _TOP_KINDS or not non_null or (non_null > top and distinct >= 0.95 * non_null):
             continue
-        for candidate in candidates:
-            if candidate is not None:
-                parts.append(f"count(*) FILTER (WHERE {column.value_sql} = {params.typed(candidate)})")
-                wanted.append((i, candidate))
-    if not parts:
-        return {}
-    counts = cursor.execute(f"SELECT {', '.join(parts)} FROM {rows.sql}", params.values).fetchone()
-    found: dict[int, list[tuple[Any, int]]] = {}
-    for (i, candidate), count in zip(wanted, counts, strict=True):
-        if count:
-            found.setdefault(i, []).append((candidate, int(count)))
-    return {i: tuple(sorted(pairs, key=lambda p: (-p[1], str(p[0])))[:top]) for i, pairs in found.items()}
+        params = rows.bind()
+        value = column.value_sql
+        pairs = cursor.execute(
+            f"SELECT {value} AS v, count(*) AS n FROM {rows.sql} WHERE {value} IS NOT NULL "
+            f"GROUP BY v ORDER BY n DESC, CAST(v AS VARCHAR) ASC LIMIT {params.bind(top)}",
+            params.values,
+        ).fetchall()
+        if pairs:
+            found[i] = tuple((v, int(n)) for v, n in pairs)
+    return found
 
 
 def _histograms(
