@@ -102,6 +102,7 @@ SYNTH_V1_ROWS = len(SONGS) * len(INSTRUMENTS) - len(DROPPED)  # 26
 
 # Every version the demo logs, in the order it logs them.
 LOGGING_ORDER = [
+    ("audio_formats", "v0"),
     ("sample_songs", "v0"),
     ("synth_songs", "v0"),
     ("synth_samples", "v0"),
@@ -113,6 +114,7 @@ LOGGING_ORDER = [
 ]
 # The run of each step, in order: (job type, versions used, versions logged).
 RUNS = [
+    ("encode_formats", [], ["audio_formats:v0"]),
     ("upload", [], ["sample_songs:v0"]),
     ("log_synth", ["sample_songs:v0"], ["synth_songs:v0", "synth_samples:v0"]),
     ("log_synth", ["sample_songs:v0", "synth_samples:v0"], ["synth_songs:v1", "synth_samples:v1"]),
@@ -339,7 +341,7 @@ def portable(version: shanty.ArtifactVersion) -> tuple[object, ...]:
 
 def test_rebuilding_elsewhere_gives_byte_identical_media_and_versions(demo: Demo, rebuilt: Demo) -> None:
     first, second = files_under(demo.media), files_under(rebuilt.media)
-    assert sorted(first) == sorted(second) and len(first) == 1 + 7 + 28 + 4 + 7 + 7
+    assert sorted(first) == sorted(second) and len(first) == 1 + 7 + 28 + 4 + 7 + 7 + 10
     differing = [name for name in first if first[name] != second[name]]
     assert not differing
     ours, theirs = demo.api(), rebuilt.api()

@@ -65,7 +65,7 @@ def test_cell_kinds_are_one_registry() -> None:
     assert media_struct().names == ["uri", "entry", "caption", "sample_rate", "fps", "format"]  # the file format
     assert (kind_for_path("x/a.WAV"), kind_for_path("b.webm"), kind_for_path("notes.txt")) == ("audio", "video", None)
     assert (kind_for_wandb_type("image-file"), kind_for_wandb_type("histogram")) == ("image", None)
-    assert media_types()[".png"] == "image/png" and cell_kind("audio").previews == ("waveform",)
+    assert media_types()[".png"] == "image/png" and cell_kind("audio").previews == ("waveform", "spectrogram")
     assert (kind_for_media_type("audio/x-wav"), kind_for_media_type("text/csv")) == ("audio", None)
     assert cell_kind("video").media_class is shanty.Video
     with pytest.raises(InvalidInputError, match="Unknown media kind 'smell'"):

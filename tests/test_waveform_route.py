@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 
 import shanty
 from dashboard.routes import media as media_route
-from dashboard.routes import waveform as waveform_route
+from dashboard.routes import previews
 from dashboard.routes.media import cell_urls
 from dashboard.routes.waveform import waveform_routes
 from shanty.media import tokens
@@ -56,20 +56,20 @@ def song(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         artifact.add_reference(str(bucket))
         version = run.log_artifact(artifact)
     monkeypatch.setenv("SHANTY_ROOT", str(tmp_path / "registry"))
-    waveform_route._cache.clear()
+    previews.clear_cache()
     try:
         with TestClient(Starlette(routes=waveform_routes())) as client:
             yield client, cell_urls(version, "a.wav", ["waveform"])["waveform"]
     finally:
         media_route._server.cache_clear()
-        waveform_route._cache.clear()
+        previews.clear_cache()
 
 
 def test_a_cached_waveform_is_not_served_to_an_expired_link(song, monkeypatch: pytest.MonkeyPatch) -> None:
     client, url = song
     first = client.get(url)
     assert first.status_code == 200 and first.json()["frames"] == 8000
-    assert len(waveform_route._cache) == 1
+    assert len(previews._cache) == 1
     later = types.SimpleNamespace(time=lambda: 10**12)  # long after every token's expiry
     monkeypatch.setattr(tokens, "time", later)
     expired = client.get(url)
@@ -78,16 +78,16 @@ def test_a_cached_waveform_is_not_served_to_an_expired_link(song, monkeypatch: p
 
 def test_files_over_the_limit_get_413_and_a_busy_route_503(song, monkeypatch: pytest.MonkeyPatch) -> None:
     client, url = song
-    monkeypatch.setattr(waveform_route, "MAX_BYTES", 1000)
+    monkeypatch.setattr(previews, "MAX_BYTES", 1000)
     too_long = client.get(url)
     assert too_long.status_code == 413 and "waveforms are drawn up to" in too_long.text
-    monkeypatch.setattr(waveform_route, "MAX_BYTES", 10**9)
-    monkeypatch.setattr(waveform_route, "_slots", threading.BoundedSemaphore(1))
-    monkeypatch.setattr(waveform_route, "WAIT_S", 0.05)
-    waveform_route._slots.acquire()  # every slot taken by a decode that does not end
+    monkeypatch.setattr(previews, "MAX_BYTES", 10**9)
+    monkeypatch.setattr(previews, "_slots", threading.BoundedSemaphore(1))
+    monkeypatch.setattr(previews, "WAIT_S", 0.05)
+    previews._slots.acquire()  # every slot taken by a decode that does not end
     busy = client.get(url)
     assert busy.status_code == 503 and busy.headers["retry-after"] == "2"
-    waveform_route._slots.release()
+    previews._slots.release()
     assert client.get(url).status_code == 200
 
 

@@ -6,6 +6,9 @@ told these prefixes and mints URLs under them.
 
 MEDIA_PREFIX = "/api/media"  # Streamlit reserves /media/; st.App user routes are mounted at the root
 WAVEFORM_PREFIX = "/api/waveform"
-PREVIEW_PREFIXES = {"waveform": WAVEFORM_PREFIX}  # preview name (a cell kind's previews) -> its route
+SPECTROGRAM_PREFIX = "/api/spectrogram"
+POSTER_PREFIX = "/api/poster"
+# Preview name (a cell kind's previews, see shanty.tables.cells) -> its route.
+PREVIEW_PREFIXES = {"waveform": WAVEFORM_PREFIX, "spectrogram": SPECTROGRAM_PREFIX, "poster": POSTER_PREFIX}
 
-__all__ = ["MEDIA_PREFIX", "PREVIEW_PREFIXES", "WAVEFORM_PREFIX"]
+__all__ = ["MEDIA_PREFIX", "POSTER_PREFIX", "PREVIEW_PREFIXES", "SPECTROGRAM_PREFIX", "WAVEFORM_PREFIX"]

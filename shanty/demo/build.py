@@ -11,11 +11,16 @@ acts as the bucket::
       whalesong/synth/take2/<id>_<instrument>.wav   4 of them played again (sharper, brighter, more vibrato)
       spectrograms/<id>.png      512x256 mel spectrograms
       videos/<id>.webm           the spectrogram with a moving playhead, and the song (VP8 + Opus)
+      formats/<id>.<suffix>      2 songs as WAV, FLAC, MP3, Opus in Ogg and AAC in M4A
 
 The bucket keeps no object versions, so a rendering that is redone goes to a
 new path (``take2/``) and the first take stays playable in the version that
 logged it. Project ``cshanty`` gets, in order, one run per step:
 
+0. ``encode_formats``: ``audio_formats`` (raw_data) v0 with table ``formats``: the
+   humpback and beluga songs in every audio format the dashboard previews
+   (10 rows: clip_id, format, codec, audio, bytes). Logged first, so every
+   view still opens on the story below;
 1. ``upload``: ``sample_songs`` (raw_data) v0, the first 5 songs (alias ``baseline``);
 2. ``log_synth``, using sample_songs v0: ``synth_songs`` (generated_data) v0, its 20
    renderings by reference, and ``synth_samples`` (synth_ddsp) v0 with table
@@ -65,6 +70,7 @@ from .media import (
     SAMPLE_RATE,
     Instrument,
     call_count,
+    encode_audio,
     render_instrument,
     render_song,
     retake,
@@ -79,6 +85,8 @@ __all__ = ["DEMO_PROJECT", "SONGS", "Song", "build_demo", "demo_is_empty", "rend
 
 DEMO_PROJECT = "cshanty"
 VIDEO_FPS = 12
+FORMAT_CLIPS = ("humpback_01", "beluga_01")  # the songs of audio_formats, each in every format
+FORMAT_CODECS = {"wav": "pcm_s16le", "flac": "flac", "mp3": "mp3", "ogg": "opus", "m4a": "aac"}
 
 
 @dataclass(frozen=True)
@@ -260,6 +268,32 @@ def _originals_table(bucket: Path, originals: Sequence[np.ndarray]) -> Table:
     return table
 
 
+def _formats_table(bucket: Path) -> Table:
+    """The FORMAT_CLIPS songs encoded in every format of FORMAT_CODECS, into formats/."""
+    table = Table(columns=["clip_id", "format", "codec", "audio", "bytes"])
+    for song_id in FORMAT_CLIPS:
+        index = next(i for i, s in enumerate(SONGS) if s.id == song_id)
+        samples = song_samples(SONGS[index], index)
+        for suffix, codec in FORMAT_CODECS.items():
+            data = encode_audio(samples, suffix)
+            path = _write(bucket / "formats" / f"{song_id}.{suffix}", data)
+            caption = f"{song_id} ({SONGS[index].species}) as {suffix.upper()} ({codec})"
+            table.add_data(
+                song_id, suffix, codec, Audio(str(path), sample_rate=SAMPLE_RATE, caption=caption), len(data)
+            )
+    return table
+
+
+def _log_formats(root: str | os.PathLike[str], bucket: Path) -> ArtifactVersion:
+    artifact = Artifact(
+        "audio_formats",
+        type="raw_data",
+        description="Two songs as WAV, FLAC, MP3, Opus in Ogg and AAC in M4A: waveforms and spectrograms of each.",
+    )
+    artifact.add(_formats_table(bucket), "formats")
+    return _log(root, "encode_formats", [(artifact, ())])[0]
+
+
 # --- logging --------------------------------------------------------------------------------------
 
 
@@ -344,9 +378,10 @@ def build_demo(root: str | os.PathLike[str], media_dir: str | os.PathLike[str]) 
 
     The steps of the module docstring, in order. Deterministic (same bytes
     every build) and idempotent: re-running logs nothing new. Needs PyAV for
-    the videos. About a second and a half on a 2-core machine.
+    the videos and the compressed audio. About two seconds on a 2-core machine.
     """
     bucket = Path(media_dir) / "bucket"
+    _log_formats(root, bucket)
     _write_songs(bucket, SONGS[: _BASELINE.songs])
     baseline = _log_sample_songs(root, bucket, _BASELINE)
 

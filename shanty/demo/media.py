@@ -19,12 +19,14 @@ from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image as PILImage
 
 __all__ = [
+    "AUDIO_FORMATS",
     "INSTRUMENTS",
     "SAMPLE_RATE",
     "Instrument",
     "Rendering",
     "Tune",
     "call_count",
+    "encode_audio",
     "render_instrument",
     "render_song",
     "retake",
@@ -110,6 +112,38 @@ def wav_bytes(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> bytes:
         out.setsampwidth(2)
         out.setframerate(sample_rate)
         out.writeframes(pcm.tobytes())
+    return buffer.getvalue()
+
+
+# File suffix -> (PyAV container format, encoder, bit rate) of the compressed formats the demo writes;
+# "wav" is written by wav_bytes. Every encoder and muxer runs bit-exact: the same samples give the same bytes.
+AUDIO_FORMATS: dict[str, tuple[str, str, int | None]] = {
+    "flac": ("flac", "flac", None),
+    "mp3": ("mp3", "libmp3lame", 64_000),
+    "ogg": ("ogg", "libopus", 48_000),
+    "m4a": ("ipod", "aac", 64_000),
+}
+
+
+def encode_audio(samples: np.ndarray, suffix: str, sample_rate: int = SAMPLE_RATE) -> bytes:
+    """Mono ``samples`` (floats, clipped to [-1, 1]) as a file of the format ``suffix`` names: ``wav``
+    or a key of :data:`AUDIO_FORMATS` (FLAC, MP3, Opus in Ogg, AAC in M4A). Requires PyAV but for WAV."""
+    if suffix == "wav":
+        return wav_bytes(samples, sample_rate)
+    import av  # only the demo build needs it; keeps ``import shanty`` light
+
+    container_format, codec, bit_rate = AUDIO_FORMATS[suffix]
+    pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16)[None, :]
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format=container_format, options={"fflags": "+bitexact"}) as container:
+        stream = container.add_stream(codec, rate=sample_rate, layout="mono")
+        if bit_rate:
+            stream.bit_rate = bit_rate
+        stream.codec_context.flags |= av.codec.context.Flags.bitexact
+        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
+        frame.sample_rate, frame.pts = sample_rate, 0
+        container.mux(stream.encode(frame))  # PyAV cuts the frame into the encoder's frame size
+        container.mux(stream.encode(None))
     return buffer.getvalue()
 
 

@@ -8,7 +8,7 @@ object version and digest: the table always plays the exact bytes logged.
 
 Every cell kind is one subclass of :class:`Media`, registered by declaring it::
 
-    class Audio(Media, kind="audio", wandb_type="audio-file", previews=("waveform",),
+    class Audio(Media, kind="audio", wandb_type="audio-file", previews=("waveform", "spectrogram"),
                 media_types={".wav": "audio/wav", ...}):
         sample_rate: int | None = cell_field(pa.int64(), int)
 
@@ -314,7 +314,9 @@ _VIDEO_TYPES = {".webm": "video/webm", ".mp4": "video/mp4", ".m4v": "video/mp4",
 _VIDEO_TYPES |= {".ogv": "video/ogg"}
 
 
-class Audio(Media, kind="audio", wandb_type="audio-file", media_types=_AUDIO_TYPES, previews=("waveform",)):
+class Audio(
+    Media, kind="audio", wandb_type="audio-file", media_types=_AUDIO_TYPES, previews=("waveform", "spectrogram")
+):
     """An audio file. ``sample_rate`` (Hz) is kept as given (W&B's argument order)."""
 
     sample_rate: int | None = cell_field(pa.int64(), int)
@@ -324,7 +326,7 @@ class Image(Media, kind="image", wandb_type="image-file", media_types=_IMAGE_TYP
     """An image file."""
 
 
-class Video(Media, kind="video", wandb_type="video-file", media_types=_VIDEO_TYPES):
+class Video(Media, kind="video", wandb_type="video-file", media_types=_VIDEO_TYPES, previews=("poster",)):
     """A video file; ``format`` is e.g. ``webm`` or ``mp4`` (guessed from the name when omitted)."""
 
     fps: float | None = cell_field(pa.float64(), float)
