@@ -1,21 +1,28 @@
 """shanty dashboard: ``streamlit run app.py``.
 
 One process serves the pages and the media: ``app`` adds the signed media
-route and the waveform route to Streamlit's own server (st.App), and the
-script part below builds the navigation.
+route and the preview routes (waveform, spectrogram, poster) to Streamlit's
+own server (st.App), and the script part below builds the navigation.
 """
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from dashboard.routes.media import media_routes, server_from_environment
+from dashboard.routes.poster import poster_routes
+from dashboard.routes.spectrogram import spectrogram_routes
 from dashboard.routes.waveform import waveform_routes
 from dashboard.widgets.deeplink import begin_visit
 
-app = st.App(__file__, routes=[*media_routes(server_from_environment), *waveform_routes()])
+app = st.App(
+    __file__,
+    routes=[*media_routes(server_from_environment), *waveform_routes(), *spectrogram_routes(), *poster_routes()],
+)
 
 if get_script_run_ctx(suppress_warning=True) is not None:  # a script run, not the import that builds the ASGI app
     st.set_page_config(page_title="shanty", page_icon="🐋", layout="wide")
+    # Less empty space above each view, so a table's first rows are in the first screen.
+    st.html("<style>[data-testid=stMainBlockContainer]{padding-top:3.2rem}</style>")
     page = st.navigation(
         [
             st.Page(

@@ -32,13 +32,20 @@ def _demo_ready(root: str) -> bool:
     return True
 
 
+@st.cache_resource(show_spinner=False)
+def _api(root: str) -> shanty.Api:
+    # One per registry for the whole process: its registry keeps the log records and manifests it has
+    # read (both immutable) and lists the logs again on every read, so new versions still show at once.
+    return shanty.Api(root)
+
+
 def workspace_api() -> shanty.Api:
     """The Api the pages use: the configured registry, else the demo one (built if empty)."""
     root = configured_root()
     if root is None:
         _demo_ready(str(DEMO_ROOT))
         root = str(DEMO_ROOT)
-    return shanty.Api(root)
+    return _api(root)
 
 
 def load_demo_into(root: str) -> None:

@@ -9,6 +9,7 @@ from dashboard.widgets.media_table import media_table
 from dashboard.widgets.paging import fit_page, page_input
 from dashboard.widgets.pickers import pick_two_tables, two_tables_to_compare
 from dashboard.widgets.plain import plain
+from dashboard.widgets.query_controls import apply_action
 from dashboard.widgets.query_view import controls, keep, load_query, run_or_explain
 from dashboard.workspace import workspace_api
 from shanty import RowKind, ShantyError, TableSchema, diff_tables, format_number, format_value, run_query, suggest_key
@@ -18,14 +19,15 @@ PAGE_SIZE = 25
 api = workspace_api()
 zone = st.context.timezone
 st.title("Compare")
-st.caption(
+notes_area()
+sidebar = st.sidebar.container()
+sidebar.caption(
     "A is the old or left table, B the new or right one. Rows are matched by key columns (or by whole-row content)."
 )
-notes_area()
-
-(av, at_name, apath, aschema), (bv, bt_name, bpath, bschema), shared = pick_two_tables(
-    api, (("a_", "A"), ("b_", "B")), two_tables_to_compare(api)
-)
+with sidebar:
+    (av, at_name, apath, aschema), (bv, bt_name, bpath, bschema), shared = pick_two_tables(
+        api, (("a_", "A"), ("b_", "B")), two_tables_to_compare(api), stacked=True
+    )
 
 # The key: the link's, else the fewest shared columns that identify every row on both sides; again for new tables.
 pair = f"{apath}|{bpath}"
@@ -43,7 +45,7 @@ if "key" not in st.session_state:
             f"they share: {', '.join(map(repr, shared)) or 'no plain column'}.",
         )
     st.session_state["key"] = [k for k in wanted if k in shared]
-key = st.multiselect(
+key = sidebar.multiselect(
     "Match rows by",
     shared,
     key="key",
@@ -59,15 +61,17 @@ except ShantyError as exc:
     st.stop()
 
 counts = {k.value: diff.count(k) for k in RowKind} | {"unchanged": diff.unchanged}
-st.altair_chart(change_chart(counts, noun="rows"), width="stretch")
+sidebar.altair_chart(change_chart(counts, noun="rows"), width="stretch")
 notes = []
 if diff.columns_added:
     notes.append(f"columns only in B: {plain(', '.join(diff.columns_added))}")
 if diff.columns_removed:
     notes.append(f"columns only in A: {plain(', '.join(diff.columns_removed))}")
 st.caption(
-    f"A {format_number(diff.old_rows)} rows · B {format_number(diff.new_rows)} rows"
+    f"A: {plain(f'{av.qualified_name}/{at_name}')} ({format_number(diff.old_rows)} rows) · "
+    f"B: {plain(f'{bv.qualified_name}/{bt_name}')} ({format_number(diff.new_rows)} rows)"
     + ("" if not notes else " · " + "; ".join(notes))
+    + " · play a row, then X switches A/B at the same playhead"
 )
 
 
@@ -88,13 +92,20 @@ with tab_diff:
     )
     if st.session_state["kind"] not in kinds:
         st.session_state["kind"] = kinds[0]
-    kind = st.radio("Rows", kinds, key="kind", horizontal=True, format_func=lambda k: f"{k} ({counts[k]:,})")
+    choice, info, box = st.columns([5, 2, 1], vertical_alignment="center")
+    kind = choice.radio(
+        "Rows",
+        kinds,
+        key="kind",
+        horizontal=True,
+        format_func=lambda k: f"{k} ({counts[k]:,})",
+        label_visibility="collapsed",
+    )
     pages = -(-counts[kind] // PAGE_SIZE)
     page = fit_page("diff_page", pages)
     rows = diff.rows(kind, page, PAGE_SIZE)
-    box, info = st.columns([1, 5], vertical_alignment="bottom")
     with box:
-        page_input("diff_page", pages)
+        page_input("diff_page", pages, label_visibility="collapsed")
     first = (page - 1) * PAGE_SIZE
     info.caption(f"{kind} rows {first + 1:,}–{first + len(rows):,} of {counts[kind]:,}" if rows else "")
     if not rows:
@@ -103,8 +114,12 @@ with tab_diff:
         changed = sorted({c for r in rows for c in r.changed_columns}, key=list(bschema.columns).index)
         columns = [{"name": k, "kind": None} for k in key]
         for c in changed:
-            media = bschema.media.get(c)
-            columns += [{"name": f"A: {c}", "kind": media}, {"name": f"B: {c}", "kind": media}]
+            media, at = bschema.media.get(c), len(columns)
+            # Each A cell is paired with its B cell: the player switches between them at the same playhead.
+            columns += [
+                {"name": f"A: {c}", "kind": media, "partner": at + 1},
+                {"name": f"B: {c}", "kind": media, "partner": at},
+            ]
         body, marks = [], []
         for r in rows:
             line = [format_value(r.key[k], zone) for k in key]
@@ -113,7 +128,7 @@ with tab_diff:
                 line += [shown(r.old.get(c), media, av), shown(r.new.get(c), media, bv)]
             body.append(line)
             marks.append([len(key) + 2 * changed.index(c) + j for c in r.changed_columns for j in (0, 1)])
-        media_table(columns, body, None, key="compare-changed", highlight=marks)
+        media_table(columns, body, key="compare-changed", view_key=f"{pair}|changed", highlight=marks, pinned=list(key))
     else:
         version, schema = (bv, bschema) if kind == "added" else (av, aschema)
         names = list(schema.columns)
@@ -121,15 +136,20 @@ with tab_diff:
             [shown((r.new if kind == "added" else r.old).get(c), schema.media.get(c), version) for c in names]
             for r in rows
         ]
-        media_table([{"name": c, "kind": schema.media.get(c)} for c in names], body, None, key="compare-rows")
+        media_table(
+            [{"name": c, "kind": schema.media.get(c)} for c in names],
+            body,
+            key="compare-rows",
+            view_key=f"{pair}|{kind}",
+            pinned=list(key) or names[:1],
+        )
 
 with tab_side:
     # The same filters and sort on both tables, shown next to each other.
     common = {c: t for c, t in aschema.columns.items() if c in bschema.columns}
     view = f"compare|{av.qualified_name}/{at_name}|{bv.qualified_name}/{bt_name}"
-    query = controls(
-        load_query(view), TableSchema(common, {c: k for c, k in aschema.media.items() if c in common}), view
-    )
+    both = TableSchema(common, {c: k for c, k in aschema.media.items() if c in common})
+    query = controls(load_query(view), both, view)
     left, right = st.columns(2)
     for box, version, name, path, label in ((left, av, at_name, apath, "A"), (right, bv, bt_name, bpath, "B")):
         with box:
@@ -137,7 +157,19 @@ with tab_side:
             st.markdown(
                 f"**{label}: {plain(f'{version.qualified_name}/{name}')}** · {format_number(result.total_rows)} rows"
             )
-            media_table(table_columns(result), cells_for_page(result, version, zone), None, key=f"side-{label}")
+            action = media_table(
+                table_columns(result),
+                cells_for_page(result, version, zone),
+                key=f"side-{label}",
+                view_key=f"{view}|{label}",
+                sort={"column": query.sort[0].column, "descending": query.sort[0].descending} if query.sort else None,
+                pinned=list(key) or list(result.columns[:1]),
+            )
+            # Sorting or filtering from either header applies to both sides.
+            try:
+                query = apply_action(query, action, both)
+            except ShantyError as exc:
+                st.error(plain(exc))
 
 keep(
     query,

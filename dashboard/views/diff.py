@@ -158,14 +158,14 @@ if playable:
         return {**shown, "caption": f"{version.version} · {human_size(entry.size)} · {entry.digest[:10]}"}
 
     media_table(
-        columns=[
+        [
             {"name": "change", "kind": None},
-            {"name": f"A: {old.version}", "kind": kind},
-            {"name": f"B: {new.version}", "kind": kind},
+            {"name": f"A: {old.version}", "kind": kind, "partner": 2},
+            {"name": f"B: {new.version}", "kind": kind, "partner": 1},
         ],
-        rows=[[change.kind.value, cell(old, change.old), cell(new, change.new)]],
-        sort=None,
+        [[change.kind.value, cell(old, change.old), cell(new, change.new)]],
         key="ab-table",
+        view_key=f"diff|{old.qualified_name}|{new.qualified_name}",
     )
 
 publish(

@@ -6,10 +6,11 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard.widgets.charts import histogram_chart
-from dashboard.widgets.deeplink import notes_area
+from dashboard.widgets.deeplink import first_run, notes_area
+from dashboard.widgets.later import rows_first
 from dashboard.widgets.pickers import pick_table
 from dashboard.widgets.plain import plain
-from dashboard.widgets.query_view import controls, keep, load_query, page_of_rows, run_or_explain
+from dashboard.widgets.query_view import keep, load_query, query_page
 from dashboard.workspace import workspace_api
 from shanty import (
     EXPORT_FORMATS,
@@ -31,17 +32,15 @@ def _summaries(path: str, stamp: float, rows_token: str) -> list:
     return column_summaries(path, where=Query.from_url_token(rows_token))
 
 
-picked = pick_table(api)
-if picked is None:
-    st.stop()
-version, table_name, path = picked
-view = f"{version.qualified_name}/{table_name}"
-url = {"artifact": f"{version.project}/{version.source_name}", "version": version.version, "table": table_name}
-
-query = controls(load_query(view), read_schema(path), view)
-result = run_or_explain(query, {table_name: path}, view)
-query = page_of_rows(query, result, version)
-keep(query, **url)
+with rows_first(first_run()):  # on a visit's first run the pickers are drawn after the rows
+    with st.sidebar:
+        picked = pick_table(api, stacked=True)
+    if picked is None:
+        st.stop()
+    version, table_name, path = picked
+    view = f"{version.qualified_name}/{table_name}"
+    query = query_page(load_query(view), read_schema(path), {table_name: path}, version, view)
+keep(query, artifact=f"{version.project}/{version.source_name}", version=version.version, table=table_name)
 
 with st.expander("Column summaries (of the rows the filters keep)"):
     # Computed on request: charts would otherwise load with (and delay) the first view of the table.

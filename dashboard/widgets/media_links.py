@@ -14,10 +14,10 @@ from typing import Any
 
 from dashboard.routes import PREVIEW_PREFIXES
 from dashboard.routes.media import cell_urls
-from shanty import ArtifactVersion, QueryResult, format_value
+from shanty import ArtifactVersion, QueryResult, format_value, human_size
 from shanty.tables.cells import cell_kind
 
-__all__ = ["cells_for_page", "sign_cell", "table_columns"]
+__all__ = ["cells_for_page", "group_keys", "sign_cell", "table_columns"]
 
 
 def sign_cell(cell: dict[str, Any] | None, kind: str, version: ArtifactVersion) -> dict[str, Any] | None:
@@ -30,18 +30,61 @@ def sign_cell(cell: dict[str, Any] | None, kind: str, version: ArtifactVersion) 
     """
     if not isinstance(cell, dict) or not cell.get("entry"):
         return None
-    previews = [preview for preview in cell_kind(kind).previews if preview in PREVIEW_PREFIXES]
+    spec = cell_kind(kind)
+    previews = [preview for preview in spec.previews if preview in PREVIEW_PREFIXES]
     urls = cell_urls(version, cell["entry"], previews)
-    return {**urls, "caption": cell.get("caption"), "name": posixpath.basename(cell["entry"])}
+    entry = version.manifest.entries.get(cell["entry"])
+    # What the inspector tells about the bytes: the entry and its pinned object, never its bucket URI.
+    facts = {
+        "entry": cell["entry"],
+        "object_version": entry.object_version if entry else None,
+        "size": human_size(entry.size) if entry and entry.size is not None else None,
+        "digest": entry.digest if entry else None,
+    }
+    own = {name: cell.get(name) for name, _ in spec.fields if cell.get(name) is not None}  # e.g. fps, sample_rate
+    return {**own, **urls, **facts, "caption": cell.get("caption"), "name": posixpath.basename(cell["entry"])}
 
 
-def table_columns(result: QueryResult) -> list[dict[str, Any]]:
-    """The media table's column specs for ``result``: name, media kind, and whether the column holds
-    numbers (right-aligned), judged from the page's values."""
-    return [
-        {"name": c, "kind": result.media.get(c), "numeric": _numeric(row[c] for row in result.rows)}
-        for c in result.columns
-    ]
+def table_columns(
+    result: QueryResult, stats: dict[str, dict[str, Any]] | None = None, group_keys: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    """The media table's column specs for ``result``: name, media kind, whether the column holds numbers
+    (right-aligned, judged from the page's values), what its header offers (sort; filter and group
+    for row columns; grouped results sort by keys and aggregates, filter by keys) and its ``stats``."""
+    stats = stats or {}
+    specs = []
+    for c in result.columns:
+        kind = result.media.get(c)
+        samples = result.grouped and c not in group_keys and kind is not None
+        specs.append(
+            {
+                "name": c,
+                "kind": kind,
+                "numeric": _numeric(row[c] for row in result.rows),
+                "sortable": not samples,
+                "filterable": c in group_keys if result.grouped else True,
+                "groupable": not result.grouped and kind is None,
+                "stats": stats.get(c),
+                "partner": _partner(result, c),
+            }
+        )
+    return specs
+
+
+def _partner(result: QueryResult, column: str) -> int | None:
+    """The column whose cell the A/B player pairs with ``column``'s: the first media column of the same
+    kind from the other table of a join (original vs synthesized); None leaves it to the browser."""
+    kind = result.media.get(column)
+    if kind is None or result.grouped:
+        return None
+    for index, other in enumerate(result.columns):
+        if (
+            other != column
+            and result.media.get(other) == kind
+            and result.sources.get(other) != result.sources.get(column)
+        ):
+            return index
+    return None
 
 
 def _numeric(values: Iterable[Any]) -> bool:
@@ -77,3 +120,19 @@ def cells_for_page(
             out.append(value)
         rows.append(out)
     return rows
+
+
+def group_keys(result: QueryResult, keys: tuple[str, ...]) -> list[dict[str, Any]] | None:
+    """Per grouped row, its key values as a filter takes them back (JSON: text, numbers, booleans, None;
+    a media key by its uri, a date or time as ISO text); None for rows that are not groups."""
+    if not result.grouped:
+        return None
+
+    def raw(value: Any) -> Any:
+        if isinstance(value, dict):
+            return value.get("uri")
+        if value is None or isinstance(value, str | bool | int | float):
+            return value
+        return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+    return [{key: raw(row[key]) for key in keys} for row in result.rows]

@@ -25,10 +25,17 @@ def fit_page(key: str, page_count: int) -> int:
     return page
 
 
-def page_input(key: str, page_count: int, label: str = "Page") -> int:
+def page_input(key: str, page_count: int, label: str = "Page", label_visibility: str = "visible") -> int:
     """The page number box for page ``key`` (call :func:`fit_page` first), limited to the pages there are."""
     return int(
         st.number_input(
-            label, min_value=1, max_value=max(page_count, 1), step=1, key=key, on_change=clear_note, args=(key,)
+            label,
+            min_value=1,
+            max_value=max(page_count, 1),
+            step=1,
+            key=key,
+            on_change=clear_note,
+            args=(key,),
+            label_visibility=label_visibility,
         )
     )

@@ -20,6 +20,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard.widgets.deeplink import clear_note, link_broken, link_value, note, remember, shared
+from dashboard.widgets.later import keyed
 from dashboard.widgets.plain import plain
 from shanty import Api, ArtifactVersion, TableSchema, read_schema
 
@@ -137,7 +138,7 @@ def select(
         if on_pick is not None:
             on_pick(st.session_state[key])
 
-    return st.selectbox(label, list(options), key=key, on_change=picked, **selectbox)
+    return keyed(lambda box: box.selectbox(label, list(options), key=key, on_change=picked, **selectbox), key)
 
 
 def pick_project(api: Api, key: str = "project", default: str | None = None) -> str | None:
@@ -222,14 +223,20 @@ def _remember_ref(ref: str) -> None:
 
 
 def pick_table(
-    api: Api, prefix: str = "", label: str = "", default: tuple[str, str | None, str | None] | None = None
+    api: Api,
+    prefix: str = "",
+    label: str = "",
+    default: tuple[str, str | None, str | None] | None = None,
+    *,
+    stacked: bool = False,
 ) -> tuple[ArtifactVersion, str, Path] | None:
     """Artifact, version and table selectboxes (URL keys ``<prefix>artifact``, ``<prefix>version``,
     ``<prefix>table``); ``default`` is (artifact ref, version or None for the latest, table or None).
 
     Without a default: the shared selection when its artifact holds a table,
     else the most recently changed artifact that does. Returns (version,
-    table name, local Parquet file), or None after saying why nothing can be shown.
+    table name, local Parquet file), or None after saying why nothing can be shown. ``stacked`` puts the
+    three boxes under each other (for the sidebar) instead of on one line.
     """
     refs = catalog(api.root).with_tables()
     if not refs:
@@ -242,7 +249,7 @@ def pick_table(
     ref, version_label, table = default or (
         (chosen_ref, selection.get("version"), selection.get("table")) if chosen_ref in refs else (refs[0], None, None)
     )
-    columns = st.columns([3, 1, 2])
+    columns = [st.container(), *st.columns([1, 2])] if stacked else st.columns([3, 1, 2])
     with columns[0]:
         artifact = select(
             f"{label}Artifact".strip(),
@@ -340,18 +347,26 @@ def pick_two_tables(
     api: Api,
     sides: tuple[tuple[str, str], tuple[str, str]],
     defaults: tuple[tuple[str, str | None, str | None], tuple[str, str | None, str | None]] | None = None,
+    *,
+    stacked: bool = False,
 ) -> tuple[tuple[ArtifactVersion, str, Path, TableSchema], tuple[ArtifactVersion, str, Path, TableSchema], list[str]]:
-    """Two table pickers side by side, ``sides`` = ((URL prefix, title), ...), ``defaults`` one
-    (artifact ref, version, table) each; stops the page unless both are chosen.
+    """Two table pickers side by side (``stacked``: one under the other, for the sidebar), ``sides`` =
+    ((URL prefix, title), ...), ``defaults`` one (artifact ref, version, table) each; stops the page
+    unless both are chosen.
 
     Returns ((version, name, file, schema) per side) and the plain (non-media)
     columns both tables have, in the first table's order: the candidate keys.
     """
     picked = []
-    for index, (box, (prefix, title)) in enumerate(zip(st.columns(2), sides, strict=True)):
+    boxes = [st.container(), st.container()] if stacked else st.columns(2)
+    for index, (box, (prefix, title)) in enumerate(zip(boxes, sides, strict=True)):
         with box:
-            st.subheader(title)
-            picked.append(pick_table(api, prefix=prefix, default=defaults[index] if defaults else None))
+            if stacked:
+                st.markdown(f"**{title}**")
+            else:
+                st.subheader(title)
+            default = defaults[index] if defaults else None
+            picked.append(pick_table(api, prefix=prefix, default=default, stacked=stacked))
     if None in picked:
         st.stop()
     first, second = ((*p, read_schema(p[2])) for p in picked)

@@ -28,7 +28,8 @@ pytestmark = pytest.mark.browser
 
 TABLE = "[data-testid=media-table]"
 ROWS = f"{TABLE} tbody tr"
-AUDIO = "[data-testid=media-audio]"
+AUDIO = "[data-testid=media-audio]"  # a compact audio cell: play button, waveform, duration
+PLAY = "[data-testid=media-play]"
 SYNTH = "/table?artifact=cshanty/synth_samples"
 SYNTH_COLUMNS = ["song_id", "song_name", "audio", "instrument", "duration_s", "pitch_hz", "similarity"]
 INSTRUMENTS = {"flute", "violin", "organ", "sax"}
@@ -53,16 +54,31 @@ def column_texts(page: Page, column: str) -> list[str]:
     return page.locator(f"{ROWS} > td:nth-child({index})").all_inner_texts()
 
 
-def play_muted(page: Page, selector: str = AUDIO, index: int = 0) -> None:
-    """Start an audio element as a script would (muted: headless has no sound card to speak of)."""
-    page.locator(selector).nth(index).evaluate("a => { a.muted = true; return a.play(); }")
+def play_cell(page: Page, selector: str = AUDIO, index: int = 0) -> None:
+    """Click the play button of the ``index``-th audio cell matching ``selector``, as a user would."""
+    page.locator(selector).nth(index).locator(PLAY).click()
 
 
-def wait_playing(page: Page, selector: str = AUDIO, index: int = 0, past: float = 0.2) -> float:
-    """Wait until the element's playback position passes ``past`` seconds; returns it."""
-    handle = page.locator(selector).nth(index).element_handle()
-    page.wait_for_function("([a, t]) => a.currentTime > t && !a.error", arg=[handle, past], timeout=10_000)
-    return handle.evaluate("a => a.currentTime")
+def players(page: Page, table: int = 0) -> list:
+    """The two <audio> elements (A, B) of the ``table``-th media table on the page: its one player."""
+    return [page.locator(f"[data-testid=player-{slot}]").nth(table).element_handle() for slot in "ab"]
+
+
+def heard(page: Page, table: int = 0):
+    """The element of the table's player that is heard (not muted)."""
+    a, b = players(page, table)
+    return b if a.evaluate("a => a.muted") else a
+
+
+def wait_playing(page: Page, past: float = 0.2, table: int = 0) -> float:
+    """Wait until what the table's player lets you hear passes ``past`` seconds, playing; returns its time."""
+    a, b = players(page, table)
+    page.wait_for_function(
+        "([a, b, t]) => { const h = a.muted ? b : a; return !h.paused && !h.error && h.currentTime > t; }",
+        arg=[a, b, past],
+        timeout=10_000,
+    )
+    return heard(page, table).evaluate("a => a.currentTime")
 
 
 def query_of(url: str) -> Query:
@@ -112,6 +128,7 @@ def test_demo_table_shows_all_rows(page: Page) -> None:
     expect(page.get_by_text("26 rows", exact=False)).to_be_visible()
     assert set(column_texts(page, "instrument")) == INSTRUMENTS
     assert page.locator(AUDIO).count() == 26
+    assert page.locator(f"{TABLE} audio").count() == 0  # cells are pictures: the table has one player
     # The page's own view state went into the URL, so the address bar is a link to this view.
     params = parse_qs(urlsplit(page.url).query)
     assert params["artifact"] == ["cshanty/synth_samples"] and params["table"] == ["synth_song_samples"]
@@ -119,20 +136,25 @@ def test_demo_table_shows_all_rows(page: Page) -> None:
 
 def test_audio_cell_plays(page: Page) -> None:
     open_table(page, SYNTH, 26)
-    audio = page.locator(AUDIO).first
-    assert audio.get_attribute("preload") == "none"  # 26 players must not fetch 26 files up front
-    play_muted(page)
+    # 26 cells fetch no audio up front: the one player has nothing loaded until a cell is played.
+    assert all(p.evaluate("a => !a.getAttribute('src')") for p in players(page))
+    # The duration is known before play, from the server's waveform summary (humpback_01 lasts 3 s).
+    expect(page.locator(f"{AUDIO} [data-testid=media-duration]").first).to_have_text("0:03")
+    play_cell(page)
     assert wait_playing(page, past=0.2) > 0.2
-    assert audio.evaluate("a => a.duration") == pytest.approx(3.0, abs=0.05)  # humpback_01 lasts 3 s
+    assert heard(page).evaluate("a => a.duration") == pytest.approx(3.0, abs=0.05)
 
 
 def test_clicking_the_waveform_plays_from_there(page: Page) -> None:
     open_table(page, SYNTH, 26)
-    canvas = page.locator(f"{ROWS} canvas.wave").first
-    page.wait_for_function("c => c.onclick !== null", arg=canvas.element_handle())  # set once the waveform is drawn
-    canvas.click(position={"x": 110, "y": 18})  # the middle of 220 px: 1.5 s into the 3 s song
-    handle = page.locator(AUDIO).first.element_handle()
-    page.wait_for_function("a => !a.paused && a.currentTime > 1.2", arg=handle, timeout=5_000)
+    wave = page.locator(f"{ROWS} .wavebox").first
+    box = wave.bounding_box()
+    wave.click(position={"x": box["width"] / 2, "y": box["height"] / 2})  # the middle: 1.5 s into the 3 s song
+    assert wait_playing(page, past=1.2) > 1.2
+    # The playhead follows the sound, in the cell that plays.
+    page.wait_for_function(
+        "h => !h.hidden && parseFloat(h.style.left) > 40", arg=wave.locator(".playhead").element_handle()
+    )
 
 
 def test_seek_uses_range_requests_answered_206(page: Page) -> None:
@@ -140,17 +162,17 @@ def test_seek_uses_range_requests_answered_206(page: Page) -> None:
     media = []
     page.on("response", lambda r: media.append(r) if "/api/media/" in r.url else None)
     with page.expect_response(lambda r: "/api/media/" in r.url and r.status == 206) as first:
-        play_muted(page)
+        play_cell(page)
     wait_playing(page, past=0.05)
     # A seek must land where asked: the file is served with byte ranges.
-    page.locator(AUDIO).first.evaluate("a => { a.currentTime = 2.0; }")
+    heard(page).evaluate("a => { a.currentTime = 2.0; }")
     wait_playing(page, past=2.0)
     partial = [r for r in media if r.status == 206]
     assert partial and all(re.fullmatch(r"bytes \d+-\d+/\d+", r.headers["content-range"]) for r in partial)
     assert first.value.headers["accept-ranges"] == "bytes"
     assert first.value.headers["content-type"] == "audio/wav"
 
-    url = page.locator(AUDIO).first.get_attribute("src")
+    url = heard(page).get_attribute("src")
     size = int(first.value.headers["content-range"].rsplit("/", 1)[1])
     response = page.request.get(url, headers={"Range": "bytes=0-99"})
     assert response.status == 206
@@ -173,8 +195,7 @@ def test_filter_deep_link_cuts_rows(page: Page) -> None:
 def test_filter_expression_in_the_ui_updates_the_url_and_the_url_restores_it(page: Page) -> None:
     open_table(page, SYNTH, 26)
     assert "q=" not in page.url
-    page.get_by_text("Filter and group").click()
-    box = page.get_by_label("Expression")
+    box = page.get_by_label("Expression")  # in the sidebar
     box.fill("instrument = 'organ'")
     box.press("Enter")
     expect(page.locator(ROWS)).to_have_count(6)
@@ -198,15 +219,15 @@ def test_group_by_song_deep_link(page: Page) -> None:
     assert sorted(column_texts(page, "count")) == ["3", "3", "4", "4", "4", "4", "4"]
     # Two sample players per group, and a sample really plays.
     assert page.locator(f"{ROWS} {AUDIO}").count() == 14
-    play_muted(page, index=3)
-    assert wait_playing(page, index=3) > 0.2
+    play_cell(page, index=3)
+    assert wait_playing(page) > 0.2
 
 
 def test_sorting_by_clicking_a_header(page: Page) -> None:
     open_table(page, SYNTH, 26)
     pitches = [float(p.replace(",", "")) for p in column_texts(page, "pitch_hz")]  # shown as "1,105"
     assert pitches != sorted(pitches)  # else an ascending sort could not be told from none
-    header = page.locator(f"{TABLE} th[data-column=pitch_hz]")
+    header = page.locator(f"{TABLE} th[data-column=pitch_hz] [data-testid=header-sort]")
     first_pitch = page.locator(f"{ROWS} > td:nth-child({SYNTH_COLUMNS.index('pitch_hz') + 1})").first
 
     header.click()
@@ -222,15 +243,20 @@ def test_sorting_by_clicking_a_header(page: Page) -> None:
     assert [(s.column, s.descending) for s in sort] == [("pitch_hz", True)]
 
 
-def test_images_are_lazy_and_videos_preload_metadata(page: Page) -> None:
+def test_images_are_lazy_and_videos_show_a_poster_then_play(page: Page) -> None:
     open_table(page, "/table?artifact=cshanty/original_songs", 7)
-    images, videos = page.locator("[data-testid=media-image]"), page.locator("[data-testid=media-video]")
-    assert images.count() == 7 and videos.count() == 7
-    assert set(images.evaluate_all("els => els.map(e => e.getAttribute('loading'))")) == {"lazy"}
-    assert set(videos.evaluate_all("els => els.map(e => e.getAttribute('preload'))")) == {"metadata"}
-    # The first (visible) image and video really load through the media route.
+    images, posters = page.locator("[data-testid=media-image]"), page.locator("[data-testid=media-poster]")
+    assert images.count() == 7 and posters.count() == 7
+    assert page.locator(f"{TABLE} video").count() == 0  # no video is fetched before it is asked for
+    lazy = "els => els.map(e => e.getAttribute('loading'))"
+    assert set(images.evaluate_all(lazy)) == {"lazy"} and set(posters.evaluate_all(lazy)) == {"lazy"}
+    # The first (visible) image and poster frame really load, through the media and poster routes.
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=images.first.element_handle())
-    page.wait_for_function("v => v.readyState >= 1 && v.duration > 0", arg=videos.first.element_handle())
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=posters.first.element_handle())
+    assert "/api/poster/" in posters.first.get_attribute("src")
+    page.locator("[data-testid=media-video]").first.click()  # a click swaps in the player, which plays
+    video = page.locator(f"{TABLE} [data-testid=media-video-player]").first
+    page.wait_for_function("v => v.readyState >= 1 && v.duration > 0", arg=video.element_handle())
 
 
 # --- the artifacts page ----------------------------------------------------------------------------
@@ -298,9 +324,16 @@ def test_media_route_refuses_forged_expired_tampered_and_traversing_links(page: 
 
 def test_user_text_is_shown_as_text_never_run(page: Page) -> None:
     open_table(page, f"/table?artifact={XSS_PROJECT}/{XSS_ARTIFACT}", 1)
-    expect(page.get_by_text(XSS_TEXT, exact=True)).to_be_visible()
-    expect(page.get_by_text(XSS_CAPTION, exact=True)).to_be_visible()
-    assert page.locator(f"{TABLE} img:not([data-testid=media-image]), {TABLE} script").count() == 0
+    expect(page.get_by_text(XSS_TEXT, exact=True).first).to_be_visible()
+    ours = ":not([data-testid=media-image]):not([data-testid=media-poster]):not([data-testid=media-spectrogram])"
+    assert page.locator(f"{TABLE} img{ours}, {TABLE} script").count() == 0
+    no_script_ran(page)
+    # Captions show in full in the row inspector, as text too.
+    page.locator(ROWS).first.click(position={"x": 5, "y": 5})
+    inspector = page.locator("[data-testid=inspector]")
+    expect(inspector.get_by_text(XSS_CAPTION, exact=True)).to_be_visible()
+    shown = ours.replace("media-image", "inspector-image")
+    assert page.locator(f"[data-testid=inspector] img{shown}, [data-testid=inspector] script").count() == 0
     no_script_ran(page)
 
     # The same text as an artifact note, on the artifacts page.

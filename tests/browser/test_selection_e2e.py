@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
-from .test_dashboard_e2e import AUDIO, TABLE, play_muted, wait_playing
+from .test_dashboard_e2e import AUDIO, TABLE, heard, play_cell, wait_playing
 
 pytestmark = pytest.mark.browser
 
@@ -96,8 +96,9 @@ def test_compare_opens_on_the_redone_renderings_and_plays_a_and_b(page: Page) ->
     assert "A: audio" in headers and "B: audio" in headers
     first = f"{TABLE} >> nth=0 >> tbody tr >> nth=0 >> {AUDIO}"
     expect(page.locator(first)).to_have_count(2)
+    sources = []
     for side in range(2):  # A (the v0 take) and B (the redone take) both play
-        play_muted(page, first, side)
-        assert wait_playing(page, first, side) > 0.2
-    sources = page.locator(first).evaluate_all("players => players.map(a => a.currentSrc)")
+        play_cell(page, first, side)
+        assert wait_playing(page) > 0.2
+        sources.append(heard(page).evaluate("a => a.currentSrc"))
     assert sources[0] != sources[1]
