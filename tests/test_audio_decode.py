@@ -14,7 +14,8 @@ import pytest
 
 from shanty.demo.build import SONGS
 from shanty.demo.media import encode_audio, song_samples
-from shanty.media.audio_decode import RangedFile, _Peaks, audio_waveform, open_samples
+from shanty.media.audio_decode import _Peaks, audio_waveform, open_samples
+from shanty.media.ranged_file import RangedFile
 from shanty.media.spectrogram import spectrogram_levels
 from shanty.media.waveform import waveform_peaks
 from tests.kits.audio import LOSSY, encode, pattern, reader, tone

@@ -1,7 +1,7 @@
 """Poster frames of video files: one frame, about a tenth of the way in, as RGB pixels or a PNG.
 
 :func:`poster_frame` opens the file with PyAV (the ``demo`` extra, imported
-only here) through :class:`~shanty.media.audio_decode.RangedFile`, so a
+only here) through :class:`~shanty.media.ranged_file.RangedFile`, so a
 bucket object is read by ranged requests: the container's header, a seek to
 10% of the stated duration (the keyframe before it, decoded up to the first
 frame at or after that time, at most ``MAX_DECODED`` frames), else the first
@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from .audio_decode import FORMATS, RangedFile
+from .audio_decode import FORMATS
 from .png import png_bytes
+from .ranged_file import RangedFile
 
 __all__ = ["MAX_WIDTH", "poster_frame", "poster_png"]
 
