@@ -78,7 +78,7 @@ class Player {
   play(source, fraction = null) {
     const found = typeof source === "string" ? this.rowSources(Number(source.split(":")[0])).find((s) => s.key === source) : source;
     if (!found) return;
-    const same = this.pair && [this.pair.a, this.pair.b].some((s) => s && s.key === found.key);
+    const same = this.pair && [this.pair.a, this.pair.b].some((s) => s && s.key === found.key && s.url === found.url);
     if (!same) {
       const others = typeof source === "string" ? this.rowSources(found.row).filter((s) => s.key !== found.key) : [];
       // The column Python paired it with (A with B, left with right of a join), else the row's next audio cell.
@@ -227,14 +227,14 @@ class Player {
   tick(now) {
     if (!this.pair) return;
     const audio = this.current;
-    // One of them stalled (network) and they drifted: restart both together, at most once a second.
+    // One of them stalled (network) and they drifted: the silent one, never the heard one, jumps back
+    // in step (at most twice a second, as a seek takes a moment).
     const silent = this.other;
-    if (this.pair.b && !audio.paused && !silent.paused && Math.abs(silent.currentTime - audio.currentTime) > 0.05) {
-      if (!this.resynced || now - this.resynced > 1000) {
-        this.resynced = now;
-        this.start(null);
-        return;
-      }
+    const drift = Math.abs(silent.currentTime - audio.currentTime);
+    if (this.pair.b && !audio.paused && !silent.seeking && drift > 0.05 && (!this.resynced || now - this.resynced > 500)) {
+      this.resynced = now;
+      if (silent.paused) silent.play();
+      silent.currentTime = Math.min(audio.currentTime, Number.isFinite(silent.duration) ? silent.duration : Infinity);
     }
     const { start, end, on } = this.loop;
     if (on && audio.currentTime >= end) {
@@ -340,11 +340,19 @@ class Player {
     this.drawPlayheads();
   }
 
+  // New rows came (a rerun, another page): the pair keeps playing; its cells are found again by URL
+  // (stable for the hour a link is signed for), so playheads follow them; a pair no longer shown and
+  // not playing is forgotten.
   refresh() {
-    // The page changed under a playing pair: keep playing (the bytes are the same), forget stale keys.
-    if (this.pair && !this.playing()) {
-      const still = this.rowSources(this.pair.a.row).some((s) => s.url === this.pair.a.url);
-      if (!still) this.pair = null;
+    if (this.pair) {
+      const shown = this.view.data.rows.flatMap((_, r) => this.rowSources(r));
+      for (const slot of ["a", "b"]) {
+        const source = this.pair[slot];
+        if (!source || source.key === null) continue;
+        const again = shown.find((s) => s.url === source.url);
+        this.pair[slot] = again ? { ...source, key: again.key, row: again.row } : { ...source, key: null };
+      }
+      if (this.pair.a.key === null && !this.playing()) this.pair = null;
     }
     this.sync();
   }
