@@ -107,7 +107,8 @@ def _top(summary: ColumnSummary, timezone: str | None) -> dict[str, Any]:
     ]
     non_null = summary.rows - summary.null_count
     rest = summary.distinct_count - len(values)
-    more = f"+{format_number(rest)}{'~' if summary.distinct_approximate else ''} more" if rest > 0 and non_null else ""
+    about = "about " if summary.distinct_approximate else ""
+    more = f"and {about}{format_number(rest)} more value{'s' if rest != 1 else ''}" if rest > 0 and non_null else ""
     return {"type": "top", "values": values, "rows": summary.rows, "more": more}
 
 

@@ -90,7 +90,8 @@ function statsBlock(view, column) {
   }
   const box = el("div", { class: "stats top" });
   stats.values.slice(0, 2).forEach((item) => box.appendChild(valueButton(view, column, item, stats.rows, "header-value")));
-  if (stats.more) box.appendChild(el("span", { class: "more" }, stats.more));
+  // Two values fit the header; the menu lists the rest (and how many more there are).
+  if (stats.values.length > 2 || stats.more) box.title = `${stats.values.length} most frequent in the menu ⋮ ${stats.more}`.trim();
   return box;
 }
 
@@ -161,9 +162,10 @@ function openMenu(view, data, column, th, pinned) {
     };
     menu.appendChild(form);
   }
-  if (column.stats && column.stats.type === "top" && column.stats.values.length > 2) {
+  if (column.stats && column.stats.type === "top" && (column.stats.values.length > 2 || column.stats.more)) {
     const list = el("div", { class: "values", role: "group", "aria-label": "most frequent values" });
     column.stats.values.forEach((item) => list.appendChild(valueButton(view, column, item, column.stats.rows, "menu-value")));
+    if (column.stats.more) list.appendChild(el("span", { class: "more" }, column.stats.more));
     menu.appendChild(list);
   }
   // Fixed to the viewport under the header: inside the scroller it would be clipped.
