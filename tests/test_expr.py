@@ -78,6 +78,13 @@ PARSE_CASES = [
     ("x = '\\u00e9\\n\\t\\\\'", Comparison("=", x, lit("é\n\t\\"))),
     ("x = ''", Comparison("=", x, lit(""))),
     ("  ( ( a ) )  ", Truth(a)),
+    # W&B's docs and SQL quote column names with double quotes: a double-quoted subject is a column,
+    # a double-quoted value on the right stays a string.
+    ('"correct" = false', Comparison("=", Column("correct"), lit(False))),
+    ('"my col" in (1, "two")', InList(Column("my col"), (lit(1), lit("two")))),
+    ('"a" is not null and x = "a"', And((IsNull(a, negated=True), Comparison("=", x, lit("a"))))),
+    ('not "b"', Not(Truth(b))),
+    ("'a' = x", Comparison("=", lit("a"), x)),
 ]
 
 
@@ -354,3 +361,9 @@ def test_generated_expressions_round_trip_and_match_the_reference(fuzz_table: di
     rows = [dict(zip(ROWS, values, strict=True)) for values in zip(*ROWS.values(), strict=True)]
     expected = [row["id"] for row in rows if evaluate(node, row) is True]
     assert [row["id"] for row in result.rows] == expected, text
+
+
+def test_double_quoted_column_names_run_as_wandb_writes_them(songs: dict[str, Path]) -> None:
+    # As W&B's docs write table queries: the subject double-quoted, the value in either quotes.
+    result = run_query(Query(expression='"live" = true and "odd \\"name\\"" != "q4"'), songs)
+    assert sorted(row["id"] for row in result.rows) == [1, 6]

@@ -20,6 +20,8 @@ Grammar (keywords are case-insensitive)::
     operand    := column | number | string | "true" | "false" | "null"
     column     := bare name of letters, digits, "_" and "." (not starting with a digit or ".")
                 | `any name` (a backquote inside is written twice)
+                | "any name" as the subject of a predicate (its left side: SQL's and W&B's
+                  quoting, as in "correct" = false); anywhere else "..." is a string
     string     := '...' or "..." with backslash escapes \\ \' \" \n \t \r \uXXXX
 
 ``starts_with`` and ``regex`` are accepted for ``startswith`` and ``matches``.
@@ -281,7 +283,14 @@ class _Parser:
         return self.parse_predicate()
 
     def parse_predicate(self) -> Condition:
-        subject = self.parse_operand()
+        token = self.current
+        if token.kind == "string" and token.text.startswith('"'):
+            # A double-quoted subject is a column (SQL and W&B quote names so); a value stays '...' or "..."
+            # on the right.
+            self.advance()
+            subject: Operand = Column(str(token.value), token.position)
+        else:
+            subject = self.parse_operand()
         token = self.current
         if token.kind == "op":
             self.advance()
