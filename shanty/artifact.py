@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import weakref
 from pathlib import Path
@@ -190,7 +191,7 @@ class ArtifactVersion:
 
     Attribute names follow W&B: ``version`` ("v3"), ``aliases`` (incl. ``latest``),
     ``digest``, ``description``, ``metadata``, ``manifest.entries``. Change
-    ``description`` or ``aliases`` and call :meth:`save` to store the edit.
+    ``description``, ``aliases`` or ``metadata`` and call :meth:`save` to store the edit.
     """
 
     def __init__(self, registry: Registry, info: VersionInfo):
@@ -201,6 +202,8 @@ class ArtifactVersion:
         self.info = info
         self.description = info.description
         self.aliases = list(info.aliases)
+        # A copy to edit: ``metadata[...] = ...`` then :meth:`save` stores it (W&B's way).
+        self.metadata = copy.deepcopy(dict(info.metadata))
 
     def __repr__(self) -> str:
         return f"<ArtifactVersion {self.qualified_name} ({self.type}) aliases={self.aliases}>"
@@ -209,7 +212,6 @@ class ArtifactVersion:
     type = property(lambda self: self.info.type)
     version = property(lambda self: self.info.version)
     digest = property(lambda self: self.info.digest)
-    metadata = property(lambda self: dict(self.info.metadata))
     created_at = property(lambda self: self.info.created_at)
     file_count = property(lambda self: self.info.file_count)
     size = property(lambda self: self.info.total_size)
@@ -287,15 +289,18 @@ class ArtifactVersion:
         )
 
     def save(self) -> ArtifactVersion:
-        """Store edits to ``description`` and ``aliases``.
+        """Store edits to ``description``, ``aliases`` and ``metadata``.
 
         ``latest`` is derived: keeping it on the newest version is a no-op, adding
-        it to another version is an InvalidInputError (as is any invalid alias).
+        it to another version is an InvalidInputError (as is any invalid alias, or
+        metadata that is not JSON); nothing is written then.
         """
         registry, info = self._registry, self.info
         wanted = set(alias_list(self.aliases)) - ({"latest"} if "latest" in info.aliases else set())
         for alias in wanted:
             check_alias(alias)
+        if self.metadata != dict(info.metadata):
+            registry.set_metadata(info, self.metadata)
         current = {a for a in info.aliases if a != "latest"}
         if wanted - current:
             registry.set_aliases(info, wanted - current)
@@ -304,6 +309,11 @@ class ArtifactVersion:
         if self.description != info.description:
             registry.set_note(info, self.description)
         self._set(registry.versions(info.project, info.artifact)[info.index])
+        return self
+
+    def wait(self) -> ArtifactVersion:
+        """W&B compatibility (``run.log_artifact(a).wait()``): logging is synchronous here, so the version
+        is complete when returned; this returns it."""
         return self
 
     def logged_by(self) -> RunInfo | None:

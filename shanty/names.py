@@ -16,6 +16,9 @@ __all__ = ["VERSION_ALIAS", "ArtifactRef", "alias_list", "check_alias", "check_n
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 VERSION_ALIAS = re.compile(r"^v(\d+)$")
+# W&B's alias rules: any printable text up to 128 characters ("epoch 1" included) but '/' and ':', which
+# would make a reference ambiguous; aliases live in log records, never in a file or object name.
+_ALIAS = re.compile(r"^[^/:\x00-\x1f\x7f]{1,128}$")
 
 
 def check_name(name: str, what: str) -> str:
@@ -27,9 +30,19 @@ def check_name(name: str, what: str) -> str:
     return name
 
 
+def _check_alias_text(alias: str) -> str:
+    if not isinstance(alias, str) or not _ALIAS.match(alias) or alias != alias.strip():
+        raise InvalidInputError(
+            f"Alias {alias!r} is not allowed; use up to 128 printable characters without '/' or ':' "
+            "(and no space at either end)."
+        )
+    return alias
+
+
 def check_alias(alias: str) -> str:
-    """Validate an alias you may set: not ``latest``, not a version like ``v3``."""
-    check_name(alias, "Alias")
+    """Validate an alias you may set: W&B's rules (``"epoch 1"`` is one), not ``latest``, not a version
+    like ``v3``."""
+    _check_alias_text(alias)
     if alias == "latest" or VERSION_ALIAS.match(alias):
         raise InvalidInputError(
             f"The alias {alias!r} is reserved: 'latest' and 'vN' are always derived from the versions."
@@ -77,5 +90,5 @@ def parse_artifact_ref(text: str, default_project: str | None = None) -> Artifac
     project = check_name(parts[-2], "Project") if len(parts) >= 2 else default_project
     selector = selector or "latest"
     if selector != "latest" and not VERSION_ALIAS.match(selector):
-        check_name(selector, "Alias")
+        _check_alias_text(selector)
     return ArtifactRef(project, name, selector)

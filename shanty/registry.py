@@ -63,10 +63,11 @@ class _State:
         self.versions: list[dict[str, Any]] = []
         self.alias_of: dict[str, int] = {}
         self.notes: dict[int, str | None] = {}
+        self.metadata: dict[int, dict[str, Any]] = {}
 
     def apply(self, record: dict[str, Any]) -> None:
         op = record["op"]
-        if op in ("alias", "note") and record["version"] >= len(self.versions):
+        if op in ("alias", "note", "metadata") and record["version"] >= len(self.versions):
             raise MalformedError(
                 f"The registry record {record.get('_key', '')} names version v{record['version']}, which its log "
                 "does not hold before it; the log is damaged: restore it from a backup."
@@ -85,6 +86,8 @@ class _State:
                 self.alias_of.pop(alias, None)
         elif op == "note":
             self.notes[record["version"]] = record["text"]
+        elif op == "metadata":
+            self.metadata[record["version"]] = record["metadata"] or {}
 
     def info(self, project: str, artifact: str, index: int) -> VersionInfo:
         record = self.versions[index]
@@ -103,7 +106,7 @@ class _State:
             total_size=record["total_size"],
             created_at=record["time"],
             description=self.notes.get(index),
-            metadata=record.get("metadata") or {},
+            metadata=self.metadata.get(index, record.get("metadata") or {}),
             aliases=tuple(aliases),
             run_id=run.get("id"),
             job_type=run.get("job_type"),
@@ -116,6 +119,7 @@ def _check_record(record: Any, where: str) -> dict[str, Any]:
         "alias": ("version", "aliases"),
         "unalias": ("aliases",),
         "note": ("version", "text"),
+        "metadata": ("version", "metadata"),
     }
     if not isinstance(record, dict) or record.get("op") not in required:
         raise MalformedError(
@@ -132,6 +136,17 @@ def _check_record(record: Any, where: str) -> dict[str, Any]:
             f"The registry record {where} is damaged ({', '.join(wrong)} of the wrong type); restore it from a backup."
         )
     return record
+
+
+def _check_metadata(metadata: Any, artifact: str) -> None:
+    if not isinstance(metadata, dict):
+        raise InvalidInputError(f"The metadata of {artifact} must be a dict, not {type(metadata).__name__}.")
+    try:
+        json.dumps(metadata)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(
+            f"The metadata of {artifact} is not JSON-serialisable ({exc}); use plain values."
+        ) from exc
 
 
 def _count(value: Any) -> bool:
@@ -349,12 +364,7 @@ class Registry:
             )
         digest = manifest.digest
         manifest_key = self.put_manifest(manifest)  # before the claim: a visible version is complete
-        try:
-            json.dumps(metadata or {})
-        except (TypeError, ValueError) as exc:
-            raise InvalidInputError(
-                f"The metadata of {artifact} is not JSON-serialisable ({exc}); use plain values."
-            ) from exc
+        _check_metadata(metadata or {}, artifact)
 
         def build(state: _State) -> dict[str, Any] | None:
             if state.versions and state.versions[0]["type"] != type:
@@ -417,6 +427,20 @@ class Registry:
             if state.notes.get(version.index) == text:
                 return None
             return {"op": "note", "version": version.index, "text": text}
+
+        state, _ = self._append(version.project, version.artifact, build)
+        return state.info(version.project, version.artifact, version.index)
+
+    def set_metadata(self, version: VersionInfo, metadata: dict[str, Any]) -> VersionInfo:
+        """Replace the metadata of a version (W&B's ``artifact.metadata[...] = ...; artifact.save()``).
+
+        Raises InvalidInputError for metadata that is not JSON-serialisable; nothing is written then.
+        """
+        _check_metadata(metadata, version.artifact)
+
+        def build(state: _State) -> dict[str, Any] | None:
+            old = state.metadata.get(version.index, state.versions[version.index].get("metadata") or {})
+            return None if old == metadata else {"op": "metadata", "version": version.index, "metadata": metadata}
 
         state, _ = self._append(version.project, version.artifact, build)
         return state.info(version.project, version.artifact, version.index)
