@@ -140,4 +140,9 @@ def __getattr__(name: str) -> Any:
     # itself, so it is computed on access.
     if name == "run":
         return current_run()
+    if name in ("config", "summary"):  # ``wandb.config`` / ``wandb.summary``: the active run's
+        active = current_run()
+        if active is None:
+            raise AttributeError(f"shanty.{name} belongs to a run; call shanty.init(...) first.")
+        return getattr(active, name)
     raise AttributeError(f"module 'shanty' has no attribute {name!r}")

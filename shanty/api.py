@@ -7,6 +7,7 @@ registry is files under a root URI, there is no server and no login.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import string
@@ -15,7 +16,8 @@ from typing import Any
 
 from .artifact import Artifact, ArtifactVersion
 from .diff.manifests import Diff, diff_manifests
-from .errors import InvalidInputError
+from .errors import InvalidInputError, NotFoundError
+from .jsonfile import plain_json_value
 from .names import alias_list, check_name, parse_artifact_ref
 from .records import ArtifactInfo, RunInfo
 from .registry import Registry, now_iso
@@ -31,8 +33,61 @@ def _run_id() -> str:
     return "".join(secrets.choice(alphabet) for _ in range(8))
 
 
+class AttrDict(dict):
+    """A dict whose keys are also attributes, as W&B's ``run.config`` and ``run.summary`` are:
+    ``config.lr = 0.1`` and ``config["lr"]`` are the same entry. ``update(values, allow_val_change=...)``
+    takes W&B's extra argument; ``as_dict()`` is a plain copy."""
+
+    def __init__(self, *values: Any, **more: Any) -> None:
+        super().__init__()
+        self.update(*values, **more)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self[name] = value
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        # A value JSON cannot store is refused where it is set, not when the run is saved.
+        try:
+            json.dumps(value, default=plain_json_value)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(
+                f"{key!r} = {type(value).__name__}: a run's config and summary hold plain values (numbers, text, "
+                f"lists, dicts, numpy values); {exc}."
+            ) from None
+        super().__setitem__(key, value)
+
+    def __delattr__(self, name: str) -> None:
+        try:
+            del self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def update(self, *values: Any, allow_val_change: bool | None = None, **more: Any) -> None:  # type: ignore[override]
+        for key, value in dict(*values, **more).items():
+            self[key] = value
+
+    def setdefaults(self, values: dict[str, Any]) -> None:
+        """W&B's ``config.setdefaults``: set the keys not set yet."""
+        for key, value in values.items():
+            if key not in self:
+                self[key] = value
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self)
+
+
+RESUME_MODES = ("allow", "must", "never", "auto")
+
+
 class Run:
-    """One execution of a script; records which artifact versions it logged and used."""
+    """One execution of a script; records which artifact versions it logged and used, its config and
+    summary (stored with every record write and when it finishes)."""
 
     def __init__(
         self,
@@ -41,21 +96,49 @@ class Run:
         name: str | None = None,
         config: dict[str, Any] | None = None,
         root: str | os.PathLike[str] | None = None,
+        *,
+        run_id: str | None = None,
+        resume: bool | str | None = None,
     ):
         self.registry = Registry(root)
         self.project = check_name(project or DEFAULT_PROJECT, "Project")
-        self.job_type = job_type
-        self.id = _run_id()
-        self.name = name or f"{job_type or 'run'}-{self.id}"
-        self.config = dict(config or {})
-        self._info = RunInfo(self.id, self.project, job_type, self.name, now_iso(), config=self.config)
-        self.registry.write_run(self._info)
+        previous = self._previous(run_id, resume)
+        self.id = previous.id if previous else (check_name(run_id, "Run id") if run_id else _run_id())
+        self.job_type = job_type if job_type is not None or previous is None else previous.job_type
+        self.name = name or (previous.name if previous else None) or f"{self.job_type or 'run'}-{self.id}"
+        # W&B keeps a resumed run's config and summary; the new config's keys are set over them.
+        self.config = AttrDict({**(previous.config if previous else {}), **(config or {})})
+        self.summary = AttrDict(previous.summary if previous else {})
+        if previous is not None:
+            self._info = RunInfo(**{**previous.__dict__, "finished_at": None, "state": "running"})
+        else:
+            self._info = RunInfo(self.id, self.project, self.job_type, self.name, now_iso())
+        self._record(job_type=self.job_type, name=self.name)
+
+    def _previous(self, run_id: str | None, resume: bool | str | None) -> RunInfo | None:
+        """The run record to continue (W&B's ``init(id=, resume=)``), or None for a new run."""
+        mode = {True: "allow", False: "never", None: "never"}.get(resume, resume)  # type: ignore[arg-type]
+        if mode not in RESUME_MODES:
+            raise InvalidInputError(f"resume={resume!r} is not one of {', '.join(RESUME_MODES)}, True or False.")
+        if run_id is None:
+            if mode == "must":
+                raise InvalidInputError("resume='must' needs the id of the run to resume: init(id=..., resume='must').")
+            return None
+        found = self.registry.run(self.project, check_name(run_id, "Run id"))
+        if found is None and mode == "must":
+            raise InvalidInputError(f"There is no run {self.project}/{run_id} to resume; check the id or the project.")
+        if found is not None and mode == "never":
+            raise InvalidInputError(
+                f"The run {self.project}/{run_id} exists; pass resume='allow' to continue it, or use another id."
+            )
+        return found
 
     def __repr__(self) -> str:
         return f"<Run {self.project}/{self.id} job_type={self.job_type}>"
 
     def _record(self, **changes: Any) -> None:
         info = self._info
+        changes.update(config=dict(self.config), summary=dict(self.summary))
         self._info = RunInfo(**{**info.__dict__, **changes})
         self.registry.write_run(self._info)
 
@@ -142,6 +225,8 @@ def init(
     config: dict[str, Any] | None = None,
     *,
     root: str | os.PathLike[str] | None = None,
+    id: str | None = None,
+    resume: bool | str | None = None,
     entity: str | None = None,
     tags: Any = None,
     notes: str | None = None,
@@ -152,14 +237,17 @@ def init(
     settings: Any = None,
 ) -> Run:
     """Start a run (W&B's ``wandb.init``). The registry root is ``root``, else
-    ``$SHANTY_ROOT``, else ``~/.shanty``. W&B-only arguments (entity, tags,
-    notes, group, mode, dir, reinit, settings) are accepted so ported scripts
-    run; they have no effect.
+    ``$SHANTY_ROOT``, else ``~/.shanty``. ``id`` names the run (default: a
+    random one); ``resume`` as W&B: ``"allow"``/``True``/``"auto"`` continue
+    run ``id`` if it exists (its config and summary kept), ``"must"`` requires
+    it, ``"never"``/``False`` (and no ``resume`` with an existing ``id``)
+    refuse it. W&B-only arguments (entity, tags, notes, group, mode, dir,
+    reinit, settings) are accepted so ported scripts run; they have no effect.
     """
     global _current
     if _current is not None:
         _current.finish()
-    _current = Run(project, job_type, name, config, root)
+    _current = Run(project, job_type, name, config, root, run_id=id, resume=resume)
     return _current
 
 
@@ -232,8 +320,21 @@ class Api:
         """One version: ``project/name:alias`` (``entity/`` in front is ignored)."""
         return ArtifactVersion(self.registry, self.registry.resolve(parse_artifact_ref(name)))
 
-    def runs(self, project: str) -> list[RunInfo]:
-        return self.registry.runs(project)
+    def runs(self, path: str) -> list[RunInfo]:
+        """The runs of a project, oldest first; ``entity/project`` (W&B's path) is accepted, the entity
+        ignored (there are none here)."""
+        return self.registry.runs(path.rsplit("/", 1)[-1])
+
+    def run(self, path: str) -> RunInfo:
+        """One run by ``project/id`` (``entity/project/id`` accepted, the entity ignored): its job type,
+        config, summary, state and the versions it logged and used. NotFoundError when there is none."""
+        parts = path.split("/")
+        if len(parts) not in (2, 3) or not all(parts):
+            raise InvalidInputError(f"Write the run as 'project/run_id', not {path!r}.")
+        found = self.registry.run(parts[-2], parts[-1])
+        if found is None:
+            raise NotFoundError(f"There is no run {parts[-2]}/{parts[-1]} in {self.root}.")
+        return found
 
     def diff(self, old: str | ArtifactVersion, new: str | ArtifactVersion) -> Diff:
         """Diff two versions given as references or ArtifactVersion objects."""

@@ -1,5 +1,6 @@
-"""Reading a JSON file a user points shanty at (an exported manifest, a W&B table), with one sentence
-for every way it can be wrong: missing, a folder, unreadable, not UTF-8, not JSON."""
+"""JSON at the edges: reading a JSON file a user points shanty at (an exported manifest, a W&B table),
+with one sentence for every way it can be wrong (missing, a folder, unreadable, not UTF-8, not JSON);
+and the plain value of what W&B scripts store (numpy numbers and arrays)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from .errors import MalformedError, NotFoundError, StorageError
 
-__all__ = ["read_json_file"]
+__all__ = ["plain_json_value", "read_json_file"]
 
 
 def read_json_file(path: str | Path, advice: str) -> Any:
@@ -30,3 +31,11 @@ def read_json_file(path: str | Path, advice: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise MalformedError(f"{path} is not valid JSON (line {exc.lineno}); {advice}") from None
+
+
+def plain_json_value(value: Any) -> Any:
+    """``json.dumps``'s ``default``: numpy scalars and arrays (W&B configs and summaries are full of them)
+    as plain JSON values; TypeError for anything else."""
+    if type(value).__module__ == "numpy" and callable(getattr(value, "tolist", None)):
+        return value.tolist()  # a scalar's tolist() is its Python number
+    raise TypeError(f"{type(value).__name__} is not JSON")

@@ -66,3 +66,4 @@ class RunInfo:
     config: Mapping[str, Any] = field(default_factory=dict, compare=False)
     logged: tuple[str, ...] = ()
     used: tuple[str, ...] = ()
+    summary: Mapping[str, Any] = field(default_factory=dict, compare=False)

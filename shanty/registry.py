@@ -33,6 +33,7 @@ from typing import Any
 
 from .digests import b64_to_hex
 from .errors import ConflictError, InvalidInputError, MalformedError, NotFoundError
+from .jsonfile import plain_json_value
 from .manifest import Manifest, ManifestEntry
 from .names import VERSION_ALIAS, ArtifactRef, check_alias, check_name
 from .records import ArtifactInfo, RunInfo, VersionInfo
@@ -491,33 +492,41 @@ class Registry:
             "finished_at": run.finished_at,
             "state": run.state,
             "config": dict(run.config),
+            "summary": dict(run.summary),
             "logged": list(run.logged),
             "used": list(run.used),
         }
+        try:
+            body = json.dumps(record, sort_keys=True, default=plain_json_value).encode()
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(
+                f"The config or summary of run {run.id} holds a value JSON cannot store ({exc}); use plain values."
+            ) from exc
         self._ensure_marker()
-        self.storage.write_bytes(
-            self.uri("projects", run.project, "runs", f"{run.id}.json"), json.dumps(record, sort_keys=True).encode()
-        )
+        self.storage.write_bytes(self.uri("projects", run.project, "runs", f"{run.id}.json"), body)
 
     def runs(self, project: str) -> list[RunInfo]:
         """All runs of a project, oldest first."""
         check_name(project, "Project")
         runs_dir = self.uri("projects", project, "runs")
-        out = []
-        for name in self.storage.list_names(runs_dir):
-            if not name.endswith(".json"):
-                continue
-            key = join_uri(runs_dir, name)
-            try:
-                data = json.loads(self.storage.read_bytes(key))
-                data["logged"] = tuple(data.get("logged", ()))
-                data["used"] = tuple(data.get("used", ()))
-                out.append(RunInfo(**data))
-            except (json.JSONDecodeError, TypeError) as exc:
-                raise MalformedError(
-                    f"The run record {key} is damaged; restore it from a backup or remove it."
-                ) from exc
-        return sorted(out, key=lambda r: r.started_at)
+        names = [n for n in self.storage.list_names(runs_dir) if n.endswith(".json")]
+        return sorted((self._read_run(join_uri(runs_dir, n)) for n in names), key=lambda r: r.started_at)
+
+    def run(self, project: str, run_id: str) -> RunInfo | None:
+        """The run ``run_id`` of ``project``, or None when there is none."""
+        check_name(project, "Project")
+        check_name(run_id, "Run id")
+        key = self.uri("projects", project, "runs", f"{run_id}.json")
+        return self._read_run(key) if self.storage.exists(key) else None
+
+    def _read_run(self, key: str) -> RunInfo:
+        try:
+            data = json.loads(self.storage.read_bytes(key))
+            data["logged"] = tuple(data.get("logged", ()))
+            data["used"] = tuple(data.get("used", ()))
+            return RunInfo(**data)
+        except (json.JSONDecodeError, TypeError) as exc:
+            raise MalformedError(f"The run record {key} is damaged; restore it from a backup or remove it.") from exc
 
     def used_by(self, version: VersionInfo) -> list[RunInfo]:
         """Runs that used ``version`` (lineage, consumer side)."""
