@@ -171,6 +171,12 @@ class Run:
             raise InvalidInputError(
                 f"{artifact.logged.qualified_name} is already logged; create a new Artifact to log changes."
             )
+        logged = self._commit(artifact, aliases)
+        self._record(logged=(*self._info.logged, logged.qualified_name))
+        return logged
+
+    def _commit(self, artifact: Artifact, aliases: Any = None) -> ArtifactVersion:
+        """Store a draft as the next version of its artifact (or the identical existing one)."""
         artifact._upload_local_files(self.registry)
         info, _created = self.registry.commit_version(
             self.project,
@@ -184,13 +190,23 @@ class Run:
         )
         logged = ArtifactVersion(self.registry, info)
         artifact.logged = logged
-        self._record(logged=(*self._info.logged, info.qualified_name))
         return logged
 
-    def use_artifact(self, artifact_or_name: str | ArtifactVersion, type: str | None = None) -> ArtifactVersion:
-        """Resolve ``name:alias`` / ``project/name:vN`` and record the use (lineage)."""
+    def use_artifact(
+        self, artifact_or_name: str | ArtifactVersion | Artifact, type: str | None = None
+    ) -> ArtifactVersion:
+        """Resolve ``name:alias`` / ``project/name:vN`` and record the use (lineage). A draft
+        :class:`Artifact` is stored first, as W&B does, and recorded as used (not logged) by this run."""
+        if _current_finished(self):
+            raise InvalidInputError("This run is finished; start a new one with shanty.init().")
         if isinstance(artifact_or_name, ArtifactVersion):
             version = artifact_or_name
+        elif isinstance(artifact_or_name, Artifact):
+            version = artifact_or_name.logged or self._commit(artifact_or_name)
+        elif not isinstance(artifact_or_name, str):
+            raise InvalidInputError(
+                f"use_artifact takes 'name:alias', an Artifact or a logged version, not {_type_name(artifact_or_name)}."
+            )
         else:
             ref = parse_artifact_ref(artifact_or_name, default_project=self.project)
             version = ArtifactVersion(self.registry, self.registry.resolve(ref))
@@ -212,6 +228,10 @@ class Run:
 
     def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
         self.finish(1 if exc_type else 0)
+
+
+def _type_name(value: Any) -> str:
+    return type(value).__name__
 
 
 def _current_finished(run: Run) -> bool:
@@ -269,7 +289,7 @@ def log_artifact(
     return _need_run().log_artifact(artifact, name, type, aliases)
 
 
-def use_artifact(artifact_or_name: str | ArtifactVersion, type: str | None = None) -> ArtifactVersion:
+def use_artifact(artifact_or_name: str | ArtifactVersion | Artifact, type: str | None = None) -> ArtifactVersion:
     """``wandb.use_artifact``: use with the current run."""
     return _need_run().use_artifact(artifact_or_name, type)
 

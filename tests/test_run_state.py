@@ -106,3 +106,19 @@ def test_api_run_names_what_is_missing() -> None:
         wandb.Api().run("p/abc")
     with pytest.raises(InvalidInputError, match="project/run_id"):
         wandb.Api().run("just-an-id")
+
+
+def test_use_artifact_takes_a_draft_as_wandb_does(tmp_path) -> None:
+    (tmp_path / "a.wav").write_bytes(b"audio")
+    run = wandb.init(project="p", job_type="eval")
+    draft = wandb.Artifact("inputs", type="dataset")
+    draft.add_file(str(tmp_path / "a.wav"))
+    used = run.use_artifact(draft)  # stored first, then recorded as used, not logged
+    assert used.qualified_name == "p/inputs:v0" and run.use_artifact(draft).qualified_name == "p/inputs:v0"
+    with pytest.raises(InvalidInputError, match="takes 'name:alias', an Artifact or a logged version, not int"):
+        run.use_artifact(3)
+    wandb.finish()
+    stored = wandb.Api().run(f"p/{run.id}")
+    assert stored.used == ("p/inputs:v0", "p/inputs:v0") and stored.logged == ()
+    with pytest.raises(InvalidInputError, match="finished"):
+        run.use_artifact("p/inputs:v0")
