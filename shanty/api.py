@@ -318,19 +318,46 @@ class Api:
     def projects(self) -> list[str]:
         return self.registry.projects()
 
-    def artifacts(self, project: str) -> list[ArtifactInfo]:
-        return self.registry.artifacts(project)
+    def artifact_collections(self, project_name: str, type_name: str | None = None) -> list[ArtifactInfo]:
+        """The artifacts of a project (W&B's collections), by name; only those of ``type_name`` when given.
+        ``entity/project`` is accepted, the entity ignored."""
+        found = self.registry.artifacts(check_name(project_name.rsplit("/", 1)[-1], "Project"))
+        return [a for a in found if type_name is None or a.type == type_name]
+
+    def artifacts(self, type_name: str, name: str, per_page: int = 50, tags: Any = None) -> list[ArtifactVersion]:
+        """W&B's ``Api.artifacts``: every version of ``project/name`` (``entity/`` ignored), oldest first,
+        which must be of ``type_name``. ``per_page`` and ``tags`` are accepted and have no effect (all
+        versions come at once; there are no tags here). NotFoundError for an unknown artifact,
+        InvalidInputError for another type."""
+        versions = self.versions(name)
+        if versions and versions[0].type != type_name:
+            raise InvalidInputError(
+                f"{versions[0].project}/{versions[0].source_name} has type {versions[0].type!r}, not {type_name!r}."
+            )
+        return versions
+
+    def artifact_versions(self, type_name: str, name: str, per_page: int = 50) -> list[ArtifactVersion]:
+        """W&B's older name for :meth:`artifacts`."""
+        return self.artifacts(type_name, name, per_page)
+
+    def artifact_exists(self, name: str, type: str | None = None) -> bool:
+        """Whether ``project/name[:alias]`` names a version (of ``type``, when given)."""
+        try:
+            version = self.artifact(name)
+        except NotFoundError:
+            return False
+        return type is None or version.type == type
 
     def recent_artifacts(self, project: str | None = None, *, min_versions: int = 1) -> list[ArtifactInfo]:
         """Artifacts of ``project`` (of every project when None) with at least ``min_versions`` versions,
         the most recently changed first: by the time of their latest version, then by project and name."""
         projects = [project] if project is not None else self.projects()
-        found = [a for p in projects for a in self.artifacts(p) if a.version_count >= min_versions]
+        found = [a for p in projects for a in self.artifact_collections(p) if a.version_count >= min_versions]
         found.sort(key=lambda a: (a.project, a.name))
         return sorted(found, key=lambda a: a.latest.created_at, reverse=True)
 
     def versions(self, project_and_name: str) -> list[ArtifactVersion]:
-        """All versions of ``project/name``, oldest first."""
+        """All versions of ``project/name`` (``entity/`` in front is ignored), oldest first."""
         ref = parse_artifact_ref(project_and_name)
         if ref.project is None:
             raise InvalidInputError(f"Write the artifact as 'project/{ref.name}'.")

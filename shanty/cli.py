@@ -73,7 +73,7 @@ def cmd_projects(args: argparse.Namespace) -> None:
 def cmd_artifacts(args: argparse.Namespace) -> None:
     rows = [
         [a.name, a.type, str(a.version_count), a.latest.version, human_size(a.latest.total_size)]
-        for a in api.Api(args.registry).artifacts(args.project)
+        for a in api.Api(args.registry).artifact_collections(args.project)
     ]
     print(_table(rows, ["artifact", "type", "versions", "latest", "size"]))
 

@@ -79,7 +79,7 @@ def registry_state(demo: Demo) -> dict[str, object]:
     api = demo.api()
     versions = {
         (a.name, v.version): (v.digest, tuple(sorted(v.aliases)), v.description)
-        for a in api.artifacts(DEMO_PROJECT)
+        for a in api.artifact_collections(DEMO_PROJECT)
         for v in api.versions(f"{DEMO_PROJECT}/{a.name}")
     }
     return {"versions": versions, "runs": sorted(r.id for r in api.runs(DEMO_PROJECT))}
@@ -168,7 +168,7 @@ def test_versions_are_logged_in_story_order_and_sample_songs_v1_is_the_newest(de
     api = demo.api()
     logged = {
         (a.name, v.version): v.created_at
-        for a in api.artifacts(DEMO_PROJECT)
+        for a in api.artifact_collections(DEMO_PROJECT)
         for v in api.versions(f"{DEMO_PROJECT}/{a.name}")
     }
     assert sorted(logged) == sorted(LOGGING_ORDER)

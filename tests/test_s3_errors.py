@@ -194,7 +194,7 @@ def test_server_stopped_mid_listing_fails_fast_and_logs_nothing(
         assert_one_sentence_naming(info.value, name)
         assert len(artifact.manifest) == 0
         run.finish()
-        assert shanty.Api().artifacts("songs") == []
+        assert shanty.Api().artifact_collections("songs") == []
         with pytest.raises(NotFoundError):
             shanty.Registry().versions("songs", "clips")
     finally:

@@ -39,7 +39,7 @@ def test_a_link_out_of_the_folder_is_refused_and_nothing_is_logged(folders, how:
         InvalidInputError, match=r"song\.wav is a symbolic link to a file outside the referenced folder"
     ):
         log(bucket, how)
-    assert shanty.Api().artifacts("p") == []
+    assert shanty.Api().artifact_collections("p") == []
     os.symlink(outside, bucket / "linked")  # a linked folder is not walked at all, inside or out
     (bucket / "song.wav").unlink()
     version = log(bucket, how)

@@ -166,7 +166,7 @@ def pick_artifact(
 ) -> str | None:
     """An artifact selectbox over ``project``'s artifact names (default: the shared one, else the most
     recently changed with at least ``min_versions`` versions); None when the project has none."""
-    names = [a.name for a in api.artifacts(project)]
+    names = [a.name for a in api.artifact_collections(project)]
     if not names:
         return None
     found = catalog(api.root)
