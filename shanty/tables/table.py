@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from operator import attrgetter
 from typing import Any
 
@@ -135,7 +135,12 @@ class Table:
         dtype: Any = None,
         optional: Any = True,
         allow_mixed_types: bool = False,
+        log_mode: str | None = None,
     ):
+        # ``log_mode`` (W&B's IMMUTABLE / MUTABLE / INCREMENTAL) is accepted: here every logged table is
+        # a new immutable version of its artifact, so each mode stores what the table holds when logged.
+        if log_mode is not None and str(log_mode).upper() not in ("IMMUTABLE", "MUTABLE", "INCREMENTAL"):
+            raise InvalidInputError(f"log_mode must be IMMUTABLE, MUTABLE or INCREMENTAL, not {log_mode!r}.")
         self._arrow: pa.Table | None = None
         self._media: dict[str, str] = {}
         self.source: tuple[Any, str] | None = None  # (ArtifactVersion, entry path) once logged or read
@@ -145,6 +150,10 @@ class Table:
             self._arrow = self._frame_to_arrow(dataframe)
             return
         data = data if data is not None else rows
+        if hasattr(data, "tolist") and getattr(data, "ndim", 0) == 2:  # a 2-D numpy array, as W&B takes
+            data = data.tolist()
+        elif data is not None and not isinstance(data, Sequence):
+            raise InvalidInputError(f"Table data must be rows (lists) or a 2-D numpy array, not {type(data).__name__}.")
         if columns is None:
             width = len(data[0]) if data else 0
             columns = [f"col{i}" for i in range(width)]
@@ -258,6 +267,29 @@ class Table:
     def iterrows(self) -> Iterator[tuple[int, list[Any]]]:
         """``(index, row)`` pairs, as W&B's ``Table.iterrows``."""
         yield from enumerate(self.data)
+
+    def get_index(self) -> list[int]:
+        """The row numbers, 0 to ``len - 1`` (W&B's index column: plain ints here)."""
+        return list(range(len(self)))
+
+    def add_computed_columns(self, fn: Callable[[int, dict[str, Any]], dict[str, Any]]) -> None:
+        """W&B's ``add_computed_columns``: ``fn(index, row)`` (the row as ``{column: value}``) returns
+        ``{new column: value}``; every row must return the same new columns, none of them existing ones."""
+        rows = [fn(index, dict(zip(self._columns, row, strict=True))) for index, row in self.iterrows()]
+        if not rows:
+            return
+        names = list(rows[0])
+        clash = [n for n in names if n in self._columns]
+        if clash:
+            raise InvalidInputError(f"The computed columns {clash} already exist; return new column names.")
+        for index, row in enumerate(rows):
+            if not isinstance(row, dict) or list(row) != names:
+                raise InvalidInputError(
+                    f"Row {index} computed {list(row) if isinstance(row, dict) else row!r}, not the columns {names}; "
+                    "return the same columns for every row."
+                )
+        for name in names:
+            self.add_column(name, [row[name] for row in rows])
 
     def get_dataframe(self) -> pd.DataFrame:
         """A pandas DataFrame; media cells are Media objects."""
