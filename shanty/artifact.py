@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import copy
 import os
+import tempfile
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from .digests import b64_to_hex, md5_b64_file
-from .download import DownloadReport, download_manifest
-from .errors import InvalidInputError, NotFoundError
+from .download import ArtifactFile, DownloadReport, download_manifest, folder_differences
+from .errors import ChangedObjectError, InvalidInputError, NotFoundError
 from .manifest import Manifest, ManifestEntry, check_entry_path
 from .names import alias_list, check_alias, check_name
 from .progress import Progress, ProgressSink
@@ -130,6 +133,35 @@ class Artifact:
         except KeyError:
             raise NotFoundError(f"The artifact {self.name} has no entry {name!r}.") from None
 
+    @contextmanager
+    def new_file(self, name: str, mode: str = "x", encoding: str | None = None) -> Iterator[IO[Any]]:
+        """W&B's ``new_file``: ``with artifact.new_file("notes.txt") as f: f.write(...)`` adds a file by
+        value under ``name`` when the block ends (nothing is added if it raises). ``mode`` is ``"x"``,
+        ``"w"`` (text) or ``"xb"``/``"wb"`` (bytes)."""
+        self._check_draft()
+        path = check_entry_path(name)
+        if mode not in ("x", "w", "xb", "wb"):
+            raise InvalidInputError(f"new_file opens files to write: mode 'w' or 'wb', not {mode!r}.")
+        if path in self.manifest.entries:
+            raise InvalidInputError(f"The artifact {self.name} already has a file {path!r}; remove it first.")
+        folder = Path(tempfile.mkdtemp(prefix="shanty-new-file-"))
+        local = folder / Path(path).name
+        with open(local, mode.replace("x", "w"), encoding=encoding if "b" not in mode else None) as handle:
+            yield handle
+        self.add_file(local, name=path)
+
+    def remove(self, item: str | ManifestEntry) -> None:
+        """W&B's ``remove``: drop the file (or table, by its name) at ``item`` from this draft."""
+        self._check_draft()
+        path = item.path if isinstance(item, ManifestEntry) else str(item)
+        candidates = [path, f"{path}{TABLE_SUFFIX}", f"{path}{JOINED_SUFFIX}"]
+        found = next((p for p in candidates if p in self.manifest.entries), None)
+        if found is None:
+            raise NotFoundError(f"The artifact {self.name} has no file {path!r} to remove.")
+        del self.manifest.entries[found]
+        self._local_files.pop(found, None)
+        self._blobs.pop(found, None)
+
     @property
     def digest(self) -> str:
         return self.logged.digest if self.logged else self.manifest.digest
@@ -231,11 +263,45 @@ class ArtifactVersion:
         """A local Parquet file of this version's manifest (columns path, digest, size, ref, version, extra)."""
         return self._registry.manifest_file(self.info)
 
-    def get_entry(self, name: str) -> ManifestEntry:
+    def get_entry(self, name: str) -> ArtifactFile:
+        """The file at path ``name`` (W&B's ``get_entry``/``get_path``): its facts and ``download()``."""
         try:
-            return self.manifest.entries[name]
+            return ArtifactFile(self.manifest.entries[name], self._registry)
         except KeyError:
             raise NotFoundError(f"{self.qualified_name} has no entry {name!r}.") from None
+
+    get_path = get_entry
+
+    def files(self, names: list[str] | None = None, per_page: int = 50) -> list[ArtifactFile]:
+        """Its files, by path (only ``names`` when given; ``per_page`` is W&B's and has no effect)."""
+        wanted = sorted(self.manifest.entries) if names is None else list(names)
+        return [self.get_entry(name) for name in wanted]
+
+    def verify(self, root: str | os.PathLike[str] | None = None) -> None:
+        """W&B's ``verify``: the download folder (default as :meth:`download`) holds exactly this version's
+        files with their recorded bytes; ChangedObjectError names what is missing, different or extra."""
+        folder = root if root is not None else os.path.join("artifacts", self.name)
+        missing, different, extra = folder_differences(self.manifest, folder)
+        problems = [
+            f"{label}: {', '.join(paths[:5])}{' ...' if len(paths) > 5 else ''}"
+            for label, paths in (("missing", missing), ("different", different), ("not in it", extra))
+            if paths
+        ]
+        if problems:
+            raise ChangedObjectError(
+                f"{folder} does not hold {self.qualified_name} ({'; '.join(problems)}); "
+                "download it again (checkout() also removes files that are not in it).",
+                missing + different + extra,
+            )
+
+    def checkout(self, root: str | os.PathLike[str] | None = None) -> str:
+        """W&B's ``checkout``: download this version and remove every file of the folder it does not hold;
+        returns the folder."""
+        folder = self.download(root)
+        _missing, _different, extra = folder_differences(self.manifest, folder)
+        for path in extra:
+            os.remove(os.path.join(folder, path))
+        return folder
 
     def get(self, name: str) -> Table | JoinedTable:
         """The table (or joined table) logged under ``name``, media cells bound to this version."""

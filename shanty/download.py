@@ -20,7 +20,7 @@ from .progress import Progress, ProgressSink
 from .registry import Registry
 from .storage.cache import fetch_verified
 
-__all__ = ["DOWNLOAD_WORKERS", "DownloadReport", "download_manifest"]
+__all__ = ["DOWNLOAD_WORKERS", "ArtifactFile", "DownloadReport", "download_manifest", "folder_differences"]
 
 DOWNLOAD_WORKERS = 8
 
@@ -102,3 +102,47 @@ def download_manifest(
             results["changed"],
         )
     return DownloadReport(root_path, *(tuple(results[k]) for k in ("downloaded", "present", "changed")))
+
+
+def folder_differences(manifest: Manifest, root: str | os.PathLike[str]) -> tuple[list[str], list[str], list[str]]:
+    """``(missing, different, extra)`` entry paths of ``root`` against ``manifest``: files the manifest has
+    that the folder lacks, files whose bytes are not the recorded ones, and files the manifest does not
+    have. A file whose digest cannot be checked (a multipart ETag) counts as the same."""
+    root_path = Path(root).expanduser().resolve()
+    missing, different = [], []
+    for entry in sorted(manifest, key=lambda e: e.path):
+        target = _target(root_path, entry)
+        if not target.is_file():
+            missing.append(entry.path)
+        elif file_matches(target, entry.digest, entry.extra) is False:
+            different.append(entry.path)
+    known = {check_entry_path(e.path) for e in manifest}
+    extra = sorted(
+        p.relative_to(root_path).as_posix()
+        for p in (root_path.rglob("*") if root_path.is_dir() else ())
+        if p.is_file() and p.relative_to(root_path).as_posix() not in known
+    )
+    return missing, different, extra
+
+
+@dataclass(frozen=True)
+class ArtifactFile:
+    """One file of a logged version, as W&B's ``artifact.get_entry(name)`` / ``files()`` give it: the
+    entry's facts (``path``, ``digest``, ``size``, ``ref``, ``object_version``) and :meth:`download`."""
+
+    entry: ManifestEntry
+    registry: Registry
+
+    path = property(lambda self: self.entry.path)
+    name = property(lambda self: self.entry.path)
+    digest = property(lambda self: self.entry.digest)
+    size = property(lambda self: self.entry.size)
+    ref = property(lambda self: self.entry.ref)
+    object_version = property(lambda self: self.entry.object_version)
+
+    def download(self, root: str | os.PathLike[str] | None = None) -> str:
+        """Fetch this file at its recorded object version (verified) below ``root`` (default: the current
+        folder), keeping its path in the artifact; returns the local path. Raises what
+        :func:`download_manifest` raises."""
+        report = download_manifest(self.registry, Manifest([self.entry]), root if root is not None else ".")
+        return str(_target(report.root, self.entry))
