@@ -128,3 +128,13 @@ def test_columns_say_what_their_header_offers(songs: dict[str, Path]) -> None:
     keys = group_keys(result, ("live",))
     assert keys == [{"live": row["live"]} for row in result.rows]
     assert group_keys(run_query(Query(), songs), ()) is None
+
+
+def test_active_filters_read_as_people_write_them(app) -> None:
+    query = Query(
+        filters=(Filter("duration_s", "between", (1.5, 1.5749999)), Filter("instrument", "in", ("sax", "oboe")))
+    )
+    at = app("dashboard/views/table.py", artifact="cshanty/synth_samples", q=query.to_url_token())
+    assert not at.exception
+    labels = [b.label.replace("\\", "") for b in at.button if b.label.startswith("✕")]  # Markdown escapes removed
+    assert labels == ["✕ duration_s between 1.5 and 1.575", "✕ instrument in 'sax', 'oboe'"]

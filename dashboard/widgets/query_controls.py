@@ -14,7 +14,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard.widgets.plain import plain
-from shanty import Aggregate, Filter, GroupBy, Query, QueryError, Sort
+from shanty import Aggregate, Filter, GroupBy, Query, QueryError, Sort, format_value
 from shanty.query import FILTER_OPS, TableSchema, parse_filter_text
 
 __all__ = ["PAGE_SIZES", "apply_action", "filter_editor", "group_by", "grouping_editor", "toggle_sort"]
@@ -34,11 +34,21 @@ def toggle_sort(query: Query, column: str) -> Query:
     return dataclasses.replace(query, sort=sort, page=1)
 
 
+def _shown(item: Filter) -> str:
+    """A filter's value as people read it: ``1.5 and 1.575`` for a range, ``'a', 'b'`` for a list."""
+    if item.value is None:
+        return ""
+    values = item.value if isinstance(item.value, list | tuple) else [item.value]
+    texts = [repr(v) if isinstance(v, str) else format_value(v) for v in values]
+    return " " + (" and ".join(texts) if item.op in ("between",) else ", ".join(texts))
+
+
 def filter_editor(query: Query, schema: TableSchema, key: str) -> Query:
     """Show the active filters (removable) and a form to add one."""
     for index, item in enumerate(query.filters):
-        shown = "" if item.value is None else f" {item.value!r}"
-        if st.button(f"✕ {item.column} {item.op}{shown}", key=f"{key}-rm-{index}", help="remove this filter"):
+        if st.button(
+            plain(f"✕ {item.column} {item.op}{_shown(item)}"), key=f"{key}-rm-{index}", help="remove this filter"
+        ):
             remaining = query.filters[:index] + query.filters[index + 1 :]
             return dataclasses.replace(query, filters=remaining, page=1)
     with st.form(f"{key}-add", clear_on_submit=True, border=False):
