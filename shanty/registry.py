@@ -9,7 +9,8 @@ Layout under the root URI (see docs/architecture.md):
     projects/<p>/runs/<run_id>.json               run records (lineage)
 
 Everything about an artifact is an append-only log of immutable records
-(``version``, ``alias``, ``unalias``, ``note``). A record is appended by a
+(``version``, ``alias``, ``unalias``, ``note``, ``metadata``; their shapes and
+replay are :mod:`shanty.artifact_log`'s). A record is appended by a
 create-if-absent write of the next sequence number, the one primitive every
 backend offers atomically; losers of a race re-read and retry. So concurrent
 writers never collide, a record is visible only when complete, version numbers
@@ -31,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .artifact_log import ArtifactState, check_metadata, check_record
 from .digests import b64_to_hex
 from .errors import ConflictError, InvalidInputError, MalformedError, NotFoundError
 from .jsonfile import plain_json_value
@@ -55,124 +57,6 @@ def default_root() -> str:
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-class _State:
-    """An artifact's state, replayed from its log."""
-
-    def __init__(self) -> None:
-        self.versions: list[dict[str, Any]] = []
-        self.alias_of: dict[str, int] = {}
-        self.notes: dict[int, str | None] = {}
-        self.metadata: dict[int, dict[str, Any]] = {}
-
-    def apply(self, record: dict[str, Any]) -> None:
-        op = record["op"]
-        if op in ("alias", "note", "metadata") and record["version"] >= len(self.versions):
-            raise MalformedError(
-                f"The registry record {record.get('_key', '')} names version v{record['version']}, which its log "
-                "does not hold before it; the log is damaged: restore it from a backup."
-            )
-        if op == "version":
-            index = len(self.versions)
-            self.versions.append(record)
-            self.notes[index] = record.get("description")
-            for alias in record.get("aliases", []):
-                self.alias_of[alias] = index
-        elif op == "alias":
-            for alias in record["aliases"]:
-                self.alias_of[alias] = record["version"]
-        elif op == "unalias":
-            for alias in record["aliases"]:
-                self.alias_of.pop(alias, None)
-        elif op == "note":
-            self.notes[record["version"]] = record["text"]
-        elif op == "metadata":
-            self.metadata[record["version"]] = record["metadata"] or {}
-
-    def info(self, project: str, artifact: str, index: int) -> VersionInfo:
-        record = self.versions[index]
-        aliases = sorted(a for a, i in self.alias_of.items() if i == index)
-        if index == len(self.versions) - 1:
-            aliases.insert(0, "latest")
-        run = record.get("run") or {}
-        return VersionInfo(
-            project=project,
-            artifact=artifact,
-            index=index,
-            type=record["type"],
-            digest=record["digest"],
-            manifest_key=record["manifest"],
-            file_count=record["file_count"],
-            total_size=record["total_size"],
-            created_at=record["time"],
-            description=self.notes.get(index),
-            metadata=self.metadata.get(index, record.get("metadata") or {}),
-            aliases=tuple(aliases),
-            run_id=run.get("id"),
-            job_type=run.get("job_type"),
-        )
-
-
-def _check_record(record: Any, where: str) -> dict[str, Any]:
-    required = {
-        "version": ("type", "digest", "manifest", "file_count", "total_size", "time"),
-        "alias": ("version", "aliases"),
-        "unalias": ("aliases",),
-        "note": ("version", "text"),
-        "metadata": ("version", "metadata"),
-    }
-    if not isinstance(record, dict) or record.get("op") not in required:
-        raise MalformedError(
-            f"The registry record {where} is damaged (unknown content); restore it from a backup or remove it."
-        )
-    missing = [key for key in required[record["op"]] if key not in record]
-    if missing:
-        raise MalformedError(
-            f"The registry record {where} is damaged (missing {', '.join(missing)}); restore it from a backup."
-        )
-    wrong = [key for key, fits in _FIELD_TYPES.items() if key in record and not fits(record[key])]
-    if wrong:
-        raise MalformedError(
-            f"The registry record {where} is damaged ({', '.join(wrong)} of the wrong type); restore it from a backup."
-        )
-    return record
-
-
-def _check_metadata(metadata: Any, artifact: str) -> None:
-    if not isinstance(metadata, dict):
-        raise InvalidInputError(f"The metadata of {artifact} must be a dict, not {type(metadata).__name__}.")
-    try:
-        json.dumps(metadata)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(
-            f"The metadata of {artifact} is not JSON-serialisable ({exc}); use plain values."
-        ) from exc
-
-
-def _count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def _text_list(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(item, str) for item in value)
-
-
-# What each record field must hold, whatever the op: a damaged field is named, never a crash later.
-_FIELD_TYPES = {
-    "type": lambda v: isinstance(v, str),
-    "digest": lambda v: isinstance(v, str),
-    "manifest": lambda v: isinstance(v, str),
-    "file_count": _count,
-    "total_size": _count,
-    "time": lambda v: isinstance(v, str),
-    "version": _count,
-    "aliases": _text_list,
-    "text": lambda v: v is None or isinstance(v, str),
-    "description": lambda v: v is None or isinstance(v, str),
-    "metadata": lambda v: v is None or isinstance(v, dict),
-    "run": lambda v: v is None or (isinstance(v, dict) and all(isinstance(x, str | None) for x in v.values())),
-}
 
 
 class Registry:
@@ -221,7 +105,7 @@ class Registry:
 
         def load(key: str) -> tuple[str, dict[str, Any]]:
             try:
-                record = _check_record(json.loads(self.storage.read_bytes(key)), key)
+                record = check_record(json.loads(self.storage.read_bytes(key)), key)
                 record["_seq"] = int(key.rsplit("/", 1)[1][:10])  # in memory only, never written
                 record["_key"] = key
                 return key, record
@@ -235,8 +119,8 @@ class Registry:
             self._records.update(map(load, missing))
         return [self._records[k] for k in keys]
 
-    def _state(self, project: str, artifact: str) -> _State:
-        state = _State()
+    def _state(self, project: str, artifact: str) -> ArtifactState:
+        state = ArtifactState()
         for record in self._read_log(project, artifact):
             state.apply(record)
         return state
@@ -296,8 +180,8 @@ class Registry:
 
     # --- writing -------------------------------------------------------------
     def _append(
-        self, project: str, artifact: str, build: Callable[[_State], dict[str, Any] | None]
-    ) -> tuple[_State, dict[str, Any] | None]:
+        self, project: str, artifact: str, build: Callable[[ArtifactState], dict[str, Any] | None]
+    ) -> tuple[ArtifactState, dict[str, Any] | None]:
         """Append the record ``build(state)`` returns, retrying when another writer wins the slot.
 
         ``build`` sees the current state each attempt and may return None to
@@ -307,7 +191,7 @@ class Registry:
         self._ensure_marker()
         for attempt in range(MAX_APPEND_ATTEMPTS):
             records = self._read_log(project, artifact)
-            state = _State()
+            state = ArtifactState()
             for record in records:
                 state.apply(record)
             record = build(state)
@@ -365,9 +249,9 @@ class Registry:
             )
         digest = manifest.digest
         manifest_key = self.put_manifest(manifest)  # before the claim: a visible version is complete
-        _check_metadata(metadata or {}, artifact)
+        check_metadata(metadata or {}, artifact)
 
-        def build(state: _State) -> dict[str, Any] | None:
+        def build(state: ArtifactState) -> dict[str, Any] | None:
             if state.versions and state.versions[0]["type"] != type:
                 raise InvalidInputError(
                     f"{project}/{artifact} has type {state.versions[0]['type']!r}, not {type!r}; use another name or the same type."
@@ -402,7 +286,7 @@ class Registry:
         """Point ``aliases`` at ``version`` (moving them off any other version)."""
         wanted = sorted({check_alias(a) for a in aliases})
 
-        def build(state: _State) -> dict[str, Any] | None:
+        def build(state: ArtifactState) -> dict[str, Any] | None:
             todo = [a for a in wanted if state.alias_of.get(a) != version.index]
             return {"op": "alias", "version": version.index, "aliases": todo} if todo else None
 
@@ -413,7 +297,7 @@ class Registry:
         """Remove aliases from whichever version holds them; unknown aliases are an error."""
         wanted = sorted(set(aliases))
 
-        def build(state: _State) -> dict[str, Any] | None:
+        def build(state: ArtifactState) -> dict[str, Any] | None:
             unknown = [a for a in wanted if a not in state.alias_of]
             if unknown:
                 raise NotFoundError(f"{project}/{artifact} has no alias {', '.join(unknown)}.")
@@ -424,7 +308,7 @@ class Registry:
     def set_note(self, version: VersionInfo, text: str | None) -> VersionInfo:
         """Replace the note (description) of a version."""
 
-        def build(state: _State) -> dict[str, Any] | None:
+        def build(state: ArtifactState) -> dict[str, Any] | None:
             if state.notes.get(version.index) == text:
                 return None
             return {"op": "note", "version": version.index, "text": text}
@@ -437,9 +321,9 @@ class Registry:
 
         Raises InvalidInputError for metadata that is not JSON-serialisable; nothing is written then.
         """
-        _check_metadata(metadata, version.artifact)
+        check_metadata(metadata, version.artifact)
 
-        def build(state: _State) -> dict[str, Any] | None:
+        def build(state: ArtifactState) -> dict[str, Any] | None:
             old = state.metadata.get(version.index, state.versions[version.index].get("metadata") or {})
             return None if old == metadata else {"op": "metadata", "version": version.index, "metadata": metadata}
 

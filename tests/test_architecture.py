@@ -23,6 +23,7 @@ LAYERS = [
     {"errors", "settings", "progress", "names", "digests", "records", "parquet_bytes", "formatting", "jsonfile"},
     {"storage"},
     {"manifest"},
+    {"artifact_log"},
     {"registry"},
     {"tables"},
     {"query"},
