@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .digests import b64_to_hex, md5_b64_file
-from .download import ArtifactFile, DownloadReport, download_manifest, folder_differences
+from .download import ArtifactFile, DownloadReport, download_manifest, files_not_in, folder_differences
 from .errors import ChangedObjectError, InvalidInputError, NotFoundError
 from .manifest import Manifest, ManifestEntry, check_entry_path
 from .names import alias_list, check_alias, check_name
@@ -297,9 +297,8 @@ class ArtifactVersion:
     def checkout(self, root: str | os.PathLike[str] | None = None) -> str:
         """W&B's ``checkout``: download this version and remove every file of the folder it does not hold;
         returns the folder."""
-        folder = self.download(root)
-        _missing, _different, extra = folder_differences(self.manifest, folder)
-        for path in extra:
+        folder = self.download(root)  # verified as it downloads: only the files it does not hold remain
+        for path in files_not_in(self.manifest, folder):
             os.remove(os.path.join(folder, path))
         return folder
 

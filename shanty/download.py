@@ -20,7 +20,14 @@ from .progress import Progress, ProgressSink
 from .registry import Registry
 from .storage.cache import fetch_verified
 
-__all__ = ["DOWNLOAD_WORKERS", "ArtifactFile", "DownloadReport", "download_manifest", "folder_differences"]
+__all__ = [
+    "DOWNLOAD_WORKERS",
+    "ArtifactFile",
+    "DownloadReport",
+    "download_manifest",
+    "files_not_in",
+    "folder_differences",
+]
 
 DOWNLOAD_WORKERS = 8
 
@@ -106,8 +113,8 @@ def download_manifest(
 
 def folder_differences(manifest: Manifest, root: str | os.PathLike[str]) -> tuple[list[str], list[str], list[str]]:
     """``(missing, different, extra)`` entry paths of ``root`` against ``manifest``: files the manifest has
-    that the folder lacks, files whose bytes are not the recorded ones, and files the manifest does not
-    have. A file whose digest cannot be checked (a multipart ETag) counts as the same."""
+    that the folder lacks, files whose bytes are not the recorded ones, and :func:`files_not_in` it.
+    A file whose digest cannot be checked (a multipart ETag) counts as the same."""
     root_path = Path(root).expanduser().resolve()
     missing, different = [], []
     for entry in sorted(manifest, key=lambda e: e.path):
@@ -116,13 +123,19 @@ def folder_differences(manifest: Manifest, root: str | os.PathLike[str]) -> tupl
             missing.append(entry.path)
         elif file_matches(target, entry.digest, entry.extra) is False:
             different.append(entry.path)
+    return missing, different, files_not_in(manifest, root_path)
+
+
+def files_not_in(manifest: Manifest, root: str | os.PathLike[str]) -> list[str]:
+    """Paths (relative, sorted) of the files below ``root`` that ``manifest`` has no entry for; no file
+    is read."""
+    root_path = Path(root).expanduser().resolve()
     known = {check_entry_path(e.path) for e in manifest}
-    extra = sorted(
+    return sorted(
         p.relative_to(root_path).as_posix()
         for p in (root_path.rglob("*") if root_path.is_dir() else ())
         if p.is_file() and p.relative_to(root_path).as_posix() not in known
     )
-    return missing, different, extra
 
 
 @dataclass(frozen=True)
