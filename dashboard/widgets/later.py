@@ -18,7 +18,7 @@ from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import streamlit as st
-from streamlit.runtime.scriptrunner_utils.exceptions import RerunException, StopException
+from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
 __all__ = ["keyed", "rows_first"]
 
@@ -35,24 +35,18 @@ def _draw(queue: list[Callable[[], Any]]) -> None:
 @contextmanager
 def rows_first(enabled: bool) -> Iterator[None]:
     """Within the block, when ``enabled``, :func:`keyed` widgets are drawn at its end, in their places."""
-    queue: list[Callable[[], Any]] | None = [] if enabled else None
-    token: Any = _QUEUE.set(queue)
+    queue: list[Callable[[], Any]] = []
+    token = _QUEUE.set(queue if enabled else None)
     try:
-        yield
-    except RerunException:
-        raise  # the next run draws everything
+        try:
+            yield
+        finally:
+            _QUEUE.reset(token)  # the widgets below are drawn outside the block
     except StopException:
-        _QUEUE.reset(token)
-        token = None
-        _draw(queue or [])
+        _draw(queue)  # a page stopped early still gets its pickers
         raise
-    else:
-        _QUEUE.reset(token)
-        token = None
-        _draw(queue or [])
-    finally:
-        if token is not None:
-            _QUEUE.reset(token)
+    # A rerun (or an error) leaves the block above: the next run draws everything.
+    _draw(queue)
 
 
 def keyed(draw: Callable[[Any], T], key: str) -> T:

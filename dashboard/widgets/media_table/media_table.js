@@ -171,7 +171,7 @@ function toolbar(view, data) {
   return bar;
 }
 
-function buildTable(view, data, setTriggerValue) {
+function buildTable(view, data) {
   const pinned = new Set(view.setting("pinned", data.pinned || []));
   const widths = view.setting("widths", {});
   const hidden = new Set(view.setting("hidden", []));
@@ -179,7 +179,7 @@ function buildTable(view, data, setTriggerValue) {
   const table = el("table", { "data-testid": "media-table", class: columns.some((c) => c.stats) ? "" : "no-stats" });
   const head = el("tr");
   for (const column of columns) {
-    head.appendChild(headerCell(view, data, column, { pinned: pinned.has(column.name), width: widths[column.name], setTriggerValue }));
+    head.appendChild(headerCell(view, data, column, { pinned: pinned.has(column.name), width: widths[column.name] }));
   }
   table.appendChild(el("thead")).appendChild(head);
   const body = el("tbody");
@@ -195,7 +195,7 @@ function buildTable(view, data, setTriggerValue) {
       const open = el("button", { class: "open-group", title: "open the rows of this group", "data-testid": "open-group" }, "rows ›");
       open.onclick = (event) => {
         event.stopPropagation();
-        setTriggerValue("action", { type: "open_group", row: r, keys: data.group_keys[r], nonce: Date.now() });
+        act(view, { type: "open_group", row: r, keys: data.group_keys[r] });
       };
       tr.firstChild.appendChild(open);
     }
@@ -234,7 +234,7 @@ function render(view) {
   root.style.setProperty("--thumb", `${view.setting("thumb", 28)}px`);
   view.root = root;
   const scroller = el("div", { class: "scroller", "data-testid": "table-scroller" });
-  const table = buildTable(view, data, view.setTriggerValue);
+  const table = buildTable(view, data);
   scroller.appendChild(table);
   root.append(toolbar(view, data), scroller);
   parent.prepend(root);

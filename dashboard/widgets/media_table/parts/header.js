@@ -4,6 +4,7 @@
 // values with their counts (click one to keep only it). Everything is a <button>: Tab reaches it, Enter
 // or Space uses it.
 
+// Every action goes back to Python through this one trigger, with a nonce so a repeat is a new action.
 function act(view, action) {
   view.setTriggerValue("action", { ...action, nonce: Date.now() });
 }

@@ -71,7 +71,7 @@ class Inspector {
       this.view.root.querySelector(`tbody tr[data-row="${next}"]`)?.scrollIntoView({ block: "nearest" });
     } else if (this.view.data.can_page && (delta > 0 ? this.view.data.has_next : this.view.data.has_previous)) {
       // Past the page's edge: ask for the next (previous) page, opened at its first (last) row.
-      this.view.setTriggerValue("action", { type: "page", delta, nonce: Date.now() });
+      act(this.view, { type: "page", delta });
     }
   }
 
@@ -102,7 +102,7 @@ class Inspector {
 
   consumed(openRow) {
     // A link's row is opened once per page of data, not again on every rerun of that page.
-    const token = `${this.view.data.view_key}|${this.view.data.row_offset}|${openRow}|${this.view.data.open_nonce || ""}`;
+    const token = `${this.view.data.view_key}|${this.view.data.row_offset}|${openRow}`;
     if (this.lastOpened === token) return true;
     this.lastOpened = token;
     return false;

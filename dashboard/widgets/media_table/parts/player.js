@@ -173,10 +173,6 @@ class Player {
     this.current.paused ? this.resume() : this.pause();
   }
 
-  stop() {
-    this.pause();
-  }
-
   // What you hear moves to the other element at the same playhead. Both are playing in step, so
   // usually only the mute moves (no gap); if they drifted apart, the newly heard one jumps to it.
   switchTo(slot) {
