@@ -23,6 +23,7 @@ from typing import Any
 
 import streamlit as st
 
+from dashboard.widgets.query_controls import filter_value
 from shanty import ColumnSummary, Query, QueryResult, ShantyError, format_number, format_value, query_summaries
 from shanty.query.kinds import INTEGER_TYPES
 
@@ -90,16 +91,11 @@ def _histogram(summary: ColumnSummary) -> dict[str, Any]:
     }
 
 
-def _json_value(value: Any) -> Any:
-    """What a click sends back for ``value``: itself when JSON keeps it, else its text."""
-    return value if isinstance(value, str | bool | int | float) else str(value)
-
-
 def _top(summary: ColumnSummary, timezone: str | None) -> dict[str, Any]:
     values = [
         {
             "label": format_value(value, timezone),
-            "value": _json_value(value),
+            "value": filter_value(value),
             "count": count,
             "count_label": format_number(count),
         }

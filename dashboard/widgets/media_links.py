@@ -14,6 +14,7 @@ from typing import Any
 
 from dashboard.routes import PREVIEW_PREFIXES
 from dashboard.routes.media import cell_urls
+from dashboard.widgets.query_controls import filter_value
 from shanty import ArtifactVersion, QueryResult, format_value, human_size
 from shanty.tables.cells import cell_kind
 
@@ -123,16 +124,8 @@ def cells_for_page(
 
 
 def group_keys(result: QueryResult, keys: tuple[str, ...]) -> list[dict[str, Any]] | None:
-    """Per grouped row, its key values as a filter takes them back (JSON: text, numbers, booleans, None;
-    a media key by its uri, a date or time as ISO text); None for rows that are not groups."""
+    """Per grouped row, its key values as a filter takes them back (:func:`filter_value`); None for rows
+    that are not groups."""
     if not result.grouped:
         return None
-
-    def raw(value: Any) -> Any:
-        if isinstance(value, dict):
-            return value.get("uri")
-        if value is None or isinstance(value, str | bool | int | float):
-            return value
-        return value.isoformat() if hasattr(value, "isoformat") else str(value)
-
-    return [{key: raw(row[key]) for key in keys} for row in result.rows]
+    return [{key: filter_value(row[key]) for key in keys} for row in result.rows]

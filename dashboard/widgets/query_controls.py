@@ -17,7 +17,7 @@ from dashboard.widgets.plain import plain
 from shanty import Aggregate, Filter, GroupBy, Query, QueryError, Sort, format_value
 from shanty.query import FILTER_OPS, TableSchema, parse_filter_text
 
-__all__ = ["PAGE_SIZES", "apply_action", "filter_editor", "group_by", "grouping_editor", "toggle_sort"]
+__all__ = ["PAGE_SIZES", "apply_action", "filter_editor", "filter_value", "group_by", "grouping_editor", "toggle_sort"]
 
 PAGE_SIZES = (10, 25, 50, 100, 200)
 
@@ -90,6 +90,16 @@ def group_by(query: Query, schema: TableSchema, columns: list[str]) -> Query:
     samples = 3 if any(c not in columns for c in schema.media) else 0
     grouping = GroupBy(tuple(columns), aggregates, samples)
     return dataclasses.replace(query, group_by=grouping, sort=(Sort(aggregates[0].name, descending=True),), page=1)
+
+
+def filter_value(value: Any) -> Any:
+    """A cell's value as the media table sends it back to become a Filter (JSON): text, numbers,
+    booleans and None as they are, a media cell by its uri, a date or time as ISO text."""
+    if isinstance(value, dict):
+        return value.get("uri")
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 def _with_filter(query: Query, added: Filter) -> Query:
