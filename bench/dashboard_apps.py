@@ -19,7 +19,7 @@ from pathlib import Path
 
 from common import REPO, free_port, peak_rss_mb
 
-from tests.browser.conftest import _die_with_parent, start_streamlit, stop_process_group
+from tests.browser.conftest import start_in_own_group, start_streamlit, stop_process_group
 
 # The baseline: what plain Streamlit does for each goal, on the same Parquet file, with DuckDB as shanty
 # uses it. The row is drawn first (st.table, one row), so "first row" times the same thing as shanty's.
@@ -109,20 +109,6 @@ def wait_answering(process: subprocess.Popen, url: str, log: Path, timeout: floa
     raise RuntimeError(f"{what} did not answer {url} in {timeout:.0f} s:\n{log.read_text(errors='replace')[-3000:]}")
 
 
-def _start(command: list[str], env: dict[str, str], log: Path, cwd: Path) -> subprocess.Popen:
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            command,
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
-        )
-
-
 @contextmanager
 def _running(process: subprocess.Popen, started: float, url: str, health: str, log: Path, timeout: float, what: str):
     try:
@@ -162,7 +148,7 @@ def bare_app(table: Path, column: str, below: float, wav: Path, work: Path, time
         *("--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"),
     ]
     started = time.perf_counter()
-    process = _start(command, env, log, REPO)
+    process = start_in_own_group(command, env, log, REPO)
     url = f"http://127.0.0.1:{port}"
     return _running(process, started, url, f"{url}/_stcore/health", log, timeout, "the bare streamlit page")
 
@@ -193,6 +179,6 @@ def spotlight_app(python: str, table: Path, work: Path, timeout: float):
     env = {**os.environ, "SPOTLIGHT_OPT_OUT": "true", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
     env.pop("VIRTUAL_ENV", None)
     started = time.perf_counter()
-    process = _start([python, str(script), str(table), str(port)], env, log, work)
+    process = start_in_own_group([python, str(script), str(table), str(port)], env, log, work)
     url = f"http://127.0.0.1:{port}"
     return _running(process, started, url, f"{url}/", log, timeout, "spotlight")

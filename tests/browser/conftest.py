@@ -105,10 +105,16 @@ def start_streamlit(root: Path, secret_file: Path, log: Path, port: int) -> subp
         "--server.fileWatcherType",
         "none",
     ]
+    return start_in_own_group(command, env, log, REPO)
+
+
+def start_in_own_group(command: list[str], env: dict[str, str], log: Path, cwd: Path) -> subprocess.Popen:
+    """Start ``command`` in a new process group (so :func:`stop_process_group` ends it and its children),
+    its output in ``log``; on Linux it dies with this process."""
     with log.open("wb") as out:
         return subprocess.Popen(
             command,
-            cwd=REPO,
+            cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=out,
