@@ -68,7 +68,9 @@ def test_page_sql_binds_limit_and_offset_and_sorts_by_uri() -> None:
 
 JOIN_SCHEMA = {
     **SCHEMA,
-    "synth": TableSchema({"id": "BIGINT", "day": "DATE", "x": "VARCHAR", "audio": "STRUCT(uri VARCHAR)"}, SONGS_MEDIA),
+    "synth": TableSchema(
+        {"id": "BIGINT", "day": "DATE", "x": "VARCHAR", "audio": "STRUCT(uri VARCHAR)", "sid": "BIGINT"}, SONGS_MEDIA
+    ),
 }
 
 # join, fragments expected in the page SQL, result columns
@@ -86,6 +88,12 @@ JOIN_CASES = [
     ),
     (Join("synth", ("id", "day")), ['ON l."id" = r."id" AND l."day" = r."day"', 'l."day" AS "day"'], None),
     (Join("synth", ("audio",)), ["ON struct_extract(l.\"audio\", 'uri') = struct_extract(r.\"audio\", 'uri')"], None),
+    # W&B's JoinedTable key pair: differently named keys; the right key is not repeated, its namesake is prefixed.
+    (
+        Join("synth", ("id",), "outer", right_on=("sid",)),
+        ['ON l."id" = r."sid"', 'COALESCE(l."id", r."sid") AS "id"', 'r."id" AS "synth.id"'],
+        None,
+    ),
 ]
 
 
@@ -100,6 +108,26 @@ def test_join_sql_and_naming(join: Join, fragments: list[str], leading: tuple[st
     assert plan.media == ({"audio": "audio"} if keyed_on_media else {"songs.audio": "audio", "synth.audio": "audio"})
     if leading:
         assert plan.columns[: len(leading)] == leading
+
+
+@pytest.mark.parametrize(
+    ("join", "message"),
+    [
+        (Join("synth", ("id",), right_on=("x",)), "Join key 'id' = 'x' holds number values"),
+        (Join("synth", ("id",), right_on=("nope",)), "nope"),
+    ],
+)
+def test_join_key_pair_mistakes(join: Join, message: str) -> None:
+    with pytest.raises(QueryError) as caught:
+        plan_query(Query(join=join), JOIN_SCHEMA)
+    assert message in str(caught.value)
+
+
+def test_join_key_pair_survives_the_dict_and_url_round_trip() -> None:
+    spec = Query(join=Join("synth", ("id",), "left", right_on=("sid",)))
+    assert Query.from_dict(spec.to_dict()) == spec
+    assert Query.from_url_token(spec.to_url_token()) == spec
+    assert Join("synth", ("id",), right_on=("id",)).right_on is None  # same names: the plain join
 
 
 def test_relation_schema_names_columns_as_the_engine_does() -> None:
@@ -315,6 +343,7 @@ SPEC_ERRORS = [
     (lambda: GroupBy(()), "at least one column"),
     (lambda: GroupBy(("a",), samples=99), "from 0 to 10"),
     (lambda: Join("b", ("k",), "cross"), "Unknown join kind"),
+    (lambda: Join("b", ("k",), right_on=("a", "b")), "one right key per left key"),
     (lambda: Query(page=0), "page number"),
     (lambda: Query(page_size=10**6), "page size"),
     (lambda: Query(match="some"), "'all' or 'any'"),

@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import shanty
+from dashboard.widgets.pickers import forget_registry_scans
 from tests.kits.apptest import APP
 
 
@@ -116,7 +117,7 @@ def test_join_can_be_saved_and_reopened(app, demo_root: str) -> None:
     next(b for b in at.button if b.label == "Log it").click().run()
     assert not at.exception and at.success
     joined = shanty.Api(demo_root).artifact("cshanty/songs_join_test:latest").get("original_synth")
-    assert isinstance(joined, shanty.JoinedTable) and joined.join_key == ["song_id"]
+    assert isinstance(joined, shanty.JoinedTable) and joined.left_keys == joined.right_keys == ("song_id",)
     assert (len(joined.table1), len(joined.table2)) == (7, 26)
 
 
@@ -207,3 +208,27 @@ def test_saved_join_reopens(app, demo_root: str) -> None:
     assert at.selectbox(key="l_table").value == "original_song_samples"
     assert at.selectbox(key="r_table").value == "synth_song_samples"
     assert "**26 rows**" in counts(at)
+
+
+def test_join_on_differently_named_keys_saves_wandbs_key_pair_and_reopens(app, demo_root: str) -> None:
+    # W&B's JoinedTable(t1, t2, ["song_id", "source_song"]): the view pairs keys named differently.
+    with shanty.Run(project="pairs", job_type="test", root=demo_root) as run:
+        left = shanty.Artifact("songs_meta", type="raw_data")
+        left.add(shanty.Table(columns=["song_id", "genre"], data=[["s1", "folk"], ["s2", "jazz"]]), "meta")
+        right = shanty.Artifact("renders", type="synth")
+        right.add(shanty.Table(columns=["source_song", "take"], data=[["s1", 1], ["s1", 2], ["s2", 1]]), "takes")
+        run.log_artifact(left)
+        run.log_artifact(right)
+    forget_registry_scans()  # the catalog is cached per process: earlier tests scanned this registry
+    at = app("dashboard/views/join.py", l_artifact="pairs/songs_meta", r_artifact="pairs/renders")
+    assert not at.exception
+    assert "**3 rows**" in counts(at)  # no shared column: the keys are paired, first column with first column
+    assert (at.selectbox(key="l_key").value, at.selectbox(key="r_key").value) == ("song_id", "source_song")
+    assert at.query_params["l_key"] == "song_id" and at.query_params["r_key"] == "source_song"
+    next(t for t in at.text_input if t.label == "Artifact name").input("paired")
+    next(b for b in at.button if b.label == "Log it").click().run()
+    joined_name = next(t for t in at.text_input if t.label == "Joined table name").value
+    joined = shanty.Api(demo_root).artifact("pairs/paired:v0").get(joined_name)
+    assert joined.join_key == ["song_id", "source_song"]
+    at = app("dashboard/views/join.py", saved=f"pairs/paired:v0/{joined_name}")
+    assert not at.exception and "**3 rows**" in counts(at)

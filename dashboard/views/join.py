@@ -42,30 +42,46 @@ with rows_first(first_run()):
             for side, table in (("l_", saved_join.table1), ("r_", saved_join.table2)):
                 version, table_name = table.logged_as
                 preset_table(side, f"{version.project}/{version.source_name}", version.version, table_name)
-            st.session_state["on"] = list(saved_join.join_key)
+            paired = saved_join.left_keys != saved_join.right_keys
+            st.session_state["pair"] = paired
+            st.session_state["on"] = [] if paired else list(saved_join.left_keys)
+            st.session_state["l_key"], st.session_state["r_key"] = saved_join.left_keys[0], saved_join.right_keys[0]
             st.session_state["saved_opened"] = opened
 
     with sidebar:
         (lv, lt, lpath, lschema), (rv, rt, rpath, rschema), shared = pick_two_tables(
             api, (("l_", "Left"), ("r_", "Right")), two_tables_to_join(api), stacked=True
         )
-    if not shared:
-        st.warning(f"{plain(lt)} and {plain(rt)} share no column to join on; pick other tables.")
-        st.stop()
-
     lname = join_prefix(lt)
     rname = join_prefix(rt, lname)
-    seed("on", [shared[0]], lambda raw: [k for k in raw.split(",") if k in shared])
+    # Keys named alike are picked together (several make a composite key); keys named differently (W&B's
+    # JoinedTable key pair) one on each side. Tables sharing no plain column can only be paired.
+    left_columns = [c for c in lschema.columns if c not in lschema.media]
+    right_columns = [c for c in rschema.columns if c not in rschema.media]
+    seed("pair", not shared, lambda raw: raw == "1")
+    seed("on", shared[:1], lambda raw: [k for k in raw.split(",") if k in shared])
+    for key, columns in (("l_key", left_columns), ("r_key", right_columns)):
+        seed(key, columns[0] if columns else None)
+        if st.session_state[key] not in columns:  # another table was picked: its first column
+            st.session_state[key] = columns[0] if columns else None
     seed("how", "inner")
     with sidebar:
-        on = keyed(lambda box: box.multiselect("Join on", shared, key="on"), "on")
+        pair = not shared or keyed(lambda box: box.toggle("Keys named differently", key="pair"), "pair")
+        if pair:
+            l_key = keyed(lambda box: box.selectbox(f"Key in {lname}", left_columns, key="l_key"), "l_key")
+            r_key = keyed(lambda box: box.selectbox(f"Key in {rname}", right_columns, key="r_key"), "r_key")
+            on, right_on = [l_key] if l_key else [], [r_key] if r_key else []
+        else:
+            on = keyed(lambda box: box.multiselect("Join on", shared, key="on"), "on")
+            right_on = list(on)
         how = keyed(lambda box: box.radio("Join kind", ["inner", "left", "outer"], key="how", horizontal=True), "how")
-    if not on:
-        st.info("Choose at least one key column.")
+    if not on or not right_on:
+        st.info("Choose at least one key column on each side.")
         st.stop()
 
-    view = f"{lv.qualified_name}/{lt}|{rv.qualified_name}/{rt}|{','.join(on)}|{how}"
-    join = Join(rname, tuple(on), how)
+    keys = ",".join(a if a == b else f"{a}={b}" for a, b in zip(on, right_on, strict=True))
+    view = f"{lv.qualified_name}/{lt}|{rv.qualified_name}/{rt}|{keys}|{how}"
+    join = Join(rname, tuple(on), how, right_on=tuple(right_on))
     try:  # the joined columns, named as the engine names them
         joined = relation_schema(Query(join=join), {lname: lschema, rname: rschema})
     except ShantyError as exc:
@@ -84,7 +100,10 @@ url = {
     "r_artifact": f"{rv.project}/{rv.source_name}",
     "r_version": rv.version,
     "r_table": rt,
-    "on": ",".join(on),
+    "on": None if pair else ",".join(on),
+    "pair": "1" if pair else None,
+    "l_key": on[0] if pair else None,
+    "r_key": right_on[0] if pair else None,
     "how": how,
 }
 keep(query, **url)
@@ -95,8 +114,10 @@ with st.expander("Save this join as a joined table (like W&B's joined-table)"), 
     if st.form_submit_button("Log it"):
         try:
             with shanty.Run(project=lv.project, job_type="join", root=api.root) as run:
-                artifact = shanty.Artifact(name, type="analysis", description=f"{lt} ⋈ {rt} on {', '.join(on)} ({how})")
-                artifact.add(JoinedTable(lv.get(lt), rv.get(rt), on), table)
+                artifact = shanty.Artifact(name, type="analysis", description=f"{lt} ⋈ {rt} on {keys} ({how})")
+                # W&B's join_key: a name or the pair [left key, right key]; same-named composite keys as pairs
+                join_key = [on[0], right_on[0]] if pair else on[0] if len(on) == 1 else [[k, k] for k in on]
+                artifact.add(JoinedTable(lv.get(lt), rv.get(rt), join_key), table)
                 logged = run.log_artifact(artifact)
             forget_registry_scans()  # the new artifact must show in the pickers at once
             st.success(f"Logged {logged.qualified_name}; open it again from 'Open a saved join'.")

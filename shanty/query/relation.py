@@ -88,19 +88,21 @@ class Relation:
         other = _source(join.source, 1, schemas[join.source])
         self.sources.append(other)
         conditions = []
-        for key in join.on:
-            left, right = (_key_column(side, key) for side in (main, other))
+        right_keys = join.right_on or join.on
+        for key, right_key in zip(join.on, right_keys, strict=True):
+            left, right = _key_column(main, key), _key_column(other, right_key)
             if not (left.kind == right.kind != "other" or {left.kind, right.kind} <= {"date", "timestamp"}):
+                named = repr(key) if key == right_key else f"{key!r} = {right_key!r}"
                 raise QueryError(
-                    f"Join key {key!r} holds {left.kind} values in {main.name!r} but {right.kind} values in "
+                    f"Join key {named} holds {left.kind} values in {main.name!r} but {right.kind} values in "
                     f"{other.name!r}; join on columns of the same kind."
                 )
             conditions.append(f"{left.sql} = {right.sql}")
-            sql = f"l.{quote(key)}" if join.how != "outer" else f"COALESCE(l.{quote(key)}, r.{quote(key)})"
+            sql = f"l.{quote(key)}" if join.how != "outer" else f"COALESCE(l.{quote(key)}, r.{quote(right_key)})"
             self._add(key, sql, main.schema.columns[key], main.schema.media.get(key), main.name)
-        for side in (main, other):
+        for side, keys in ((main, join.on), (other, right_keys)):
             for name, type_ in side.schema.columns.items():
-                if name not in join.on:
+                if name not in keys:
                     sql = f"{side.alias}.{quote(name)}"
                     self._add(f"{side.name}.{name}", sql, type_, side.schema.media.get(name), side.name)
         self.from_sql = f"{main.cte} AS l {_JOIN_SQL[join.how]} {other.cte} AS r ON {' AND '.join(conditions)}"

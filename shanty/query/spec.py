@@ -211,21 +211,32 @@ class GroupBy:
 
 @dataclass(frozen=True)
 class Join:
-    """Join the main table with the table named ``source`` on same-named key columns.
+    """Join the main table with the table named ``source``: ``on`` names the main table's key columns,
+    ``right_on`` the joined table's (same count, pairwise; None = the same names, the usual case;
+    W&B's ``JoinedTable(t1, t2, ["left_k", "right_k"])`` is ``on=("left_k",), right_on=("right_k",)``).
 
     ``source`` is a key of the sources given to the run. Key columns appear
-    once, unprefixed (coalesced for outer joins); every other column is
-    named ``<source>.<column>``, e.g. ``synth.audio`` (the naming lives in
-    :mod:`shanty.query.relation`: :func:`~shanty.query.relation.relation_schema`).
+    once, unprefixed and named as in the main table (coalesced for outer joins);
+    every other column is named ``<source>.<column>``, e.g. ``synth.audio`` (the
+    naming lives in :mod:`shanty.query.relation`: :func:`~shanty.query.relation.relation_schema`).
     """
 
     source: str
     on: tuple[str, ...]
     how: str = "inner"
+    right_on: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         _check_text(self.source, "The joined table's name")
         object.__setattr__(self, "on", _names(self.on, "join keys"))
+        if self.right_on is not None:
+            right = _names(self.right_on, "right join keys")
+            if len(right) != len(self.on):
+                raise QueryError(
+                    f"The join pairs {len(self.on)} key column(s) of the main table with {len(right)} of the "
+                    "joined table; give one right key per left key."
+                )
+            object.__setattr__(self, "right_on", None if right == self.on else right)
         if self.how not in JOIN_KINDS:
             raise QueryError(f"Unknown join kind {self.how!r}; use one of {', '.join(JOIN_KINDS)}.")
 
@@ -298,6 +309,8 @@ class Query:
             }
         if self.join is not None:
             out["join"] = {"source": self.join.source, "on": list(self.join.on), "how": self.join.how}
+            if self.join.right_on is not None:
+                out["join"]["right_on"] = list(self.join.right_on)
         if self.columns is not None:
             out["columns"] = list(self.columns)
         if self.page != 1:
@@ -330,7 +343,7 @@ class Query:
                 )
             args["group_by"] = GroupBy(**group)
         if raw.get("join") is not None:
-            args["join"] = Join(**_keys(raw["join"], "join", {"source", "on", "how"}, {"source", "on"}))
+            args["join"] = Join(**_keys(raw["join"], "join", {"source", "on", "how", "right_on"}, {"source", "on"}))
         for name in ("match", "expression", "columns", "page", "page_size"):
             if name in raw:
                 args[name] = raw[name]
