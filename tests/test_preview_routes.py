@@ -174,7 +174,7 @@ def test_the_cache_is_bounded_by_bytes(served: Served, monkeypatch: pytest.Monke
 
 
 def test_signed_cells_carry_one_url_per_preview_of_their_kind(served: Served) -> None:
-    assert set(PREVIEW_PREFIXES) == {"waveform", "spectrogram", "poster"}
+    assert set(PREVIEW_PREFIXES) == {"waveform", "spectrogram", "poster", "mask"}  # mask: tests/test_mask_preview.py
     frame = served.version.get("cells").get_dataframe()
     audio, video = frame["audio"][0].to_cell(), frame["video"][0].to_cell()
     signed_audio, signed_video = sign_cell(audio, "audio", served.version), sign_cell(video, "video", served.version)

@@ -62,7 +62,9 @@ def test_media_cells_keep_every_field(tmp_path: Path) -> None:
 
 
 def test_cell_kinds_are_one_registry() -> None:
-    assert media_struct().names == ["uri", "entry", "caption", "sample_rate", "fps", "format"]  # the file format
+    assert media_struct().names == [  # the file format
+        *("uri", "entry", "caption", "sample_rate", "classes", "boxes", "masks", "fps", "format")
+    ]
     assert (kind_for_path("x/a.WAV"), kind_for_path("b.webm"), kind_for_path("notes.txt")) == ("audio", "video", None)
     assert (kind_for_wandb_type("image-file"), kind_for_wandb_type("histogram")) == ("image", None)
     assert media_types()[".png"] == "image/png" and cell_kind("audio").previews == ("waveform", "spectrogram")
@@ -178,10 +180,44 @@ def test_joined_table_is_stored_and_reopened(bucket: Path) -> None:
         artifact.add(shanty.JoinedTable(originals, synth, "song_id"), "synth_explore")
         run.log_artifact(artifact)
     joined = shanty.Api().artifact("songs/synth_summary:v0").get("synth_explore")
-    assert isinstance(joined, shanty.JoinedTable) and joined.join_key == ["song_id"]
+    assert isinstance(joined, shanty.JoinedTable) and joined.left_keys == joined.right_keys == ("song_id",)
     assert len(joined.table1) == 1 and len(joined.table2) == 6
     version = shanty.Api().artifact("songs/synth_summary:v0")
     assert (version.tables(), version.joined_tables()) == (["originals", "synth"], ["synth_explore"])
+
+
+def test_joined_table_with_wandb_key_pair_opens_and_joins(bucket: Path) -> None:
+    # W&B's JoinedTable(t1, t2, ["left_k", "right_k"]): a pair of differently named keys, not a composite key.
+    originals = shanty.Table(columns=["song_id", "genre"], data=[["s1", "folk"], ["s2", "jazz"]])
+    synth = shanty.Table(columns=["source_song", "instrument"], data=[["s1", "flute"], ["s1", "harp"], ["s3", "oud"]])
+    with shanty.init(project="songs") as run:
+        artifact = shanty.Artifact("pairs", type="analysis")
+        artifact.add(originals, "originals")
+        artifact.add(synth, "synth")
+        artifact.add(shanty.JoinedTable(originals, synth, ["song_id", "source_song"]), "explore")
+        run.log_artifact(artifact)
+    version = shanty.Api().artifact("songs/pairs:v0")
+    joined = version.get("explore")
+    assert joined.join_key == ["song_id", "source_song"]  # stored as W&B stores it
+    assert (joined.left_keys, joined.right_keys) == (("song_id",), ("source_song",))
+    spec = shanty.Query(
+        join=shanty.Join("synth", joined.left_keys, "left", right_on=joined.right_keys), sort=(shanty.Sort("song_id"),)
+    )
+    result = shanty.run_query(
+        spec, {"originals": version.table_file("originals"), "synth": version.table_file("synth")}
+    )
+    assert [(r["song_id"], r["synth.instrument"]) for r in result.rows] == [
+        ("s1", "flute"),
+        ("s1", "harp"),
+        ("s2", None),
+    ]
+    assert "synth.source_song" not in result.columns  # the right key is the key column, not repeated
+
+
+@pytest.mark.parametrize("bad", [[], [1, 2], [["a"]], ["a", ""], [["a", "b"], "c"]])
+def test_joined_table_refuses_keys_it_cannot_read(bad: object) -> None:
+    with pytest.raises(InvalidInputError, match=r"join_key is a column name, a pair|cannot be empty"):
+        shanty.JoinedTable("a", "b", bad)
 
 
 def test_json_round_trip_and_malformed_json() -> None:

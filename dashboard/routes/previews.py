@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass
 
 from starlette.concurrency import run_in_threadpool
@@ -36,7 +36,7 @@ from starlette.routing import Route
 
 from dashboard.routes.media import SECURITY_HEADERS, server_from_environment
 from shanty import human_size
-from shanty.errors import InvalidTokenError, NotFoundError, ShantyError
+from shanty.errors import InvalidInputError, InvalidTokenError, NotFoundError, ShantyError
 from shanty.media.server import LocalFile, Proxy
 
 __all__ = ["DECODED", "Preview", "clear_cache", "preview_routes", "render"]
@@ -62,6 +62,9 @@ class Preview:
     make: Callable[[ReadAt, int], bytes | None]
     empty: bytes | None = None  # the body when ``make`` gives None; None answers 404
     max_bytes: int | None = None  # None: MAX_BYTES (read per request)
+    variant: Hashable = None  # what else the body depends on (a mask's hidden classes): part of the cache key
+    # A request's query parameters -> the preview to make (its ``variant`` set); InvalidInputError answers 400.
+    for_query: Callable[[Mapping[str, str]], Preview] | None = None
 
 
 class TooLongError(ShantyError):
@@ -124,7 +127,7 @@ def render(preview: Preview, token: str) -> bytes | None:
         raise TooLongError(
             f"This file is {human_size(target.size)}; {preview.name}s are drawn up to {human_size(limit)}."
         )
-    key = (preview.name, _bytes_of(target))
+    key = (preview.name, preview.variant, _bytes_of(target))
     found, body = _lookup(key)
     if found:
         return body
@@ -144,7 +147,11 @@ def render(preview: Preview, token: str) -> bytes | None:
 def _endpoint(preview: Preview) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         try:
-            body = await run_in_threadpool(render, preview, request.path_params["token"])
+            chosen = preview if preview.for_query is None else preview.for_query(request.query_params)
+        except InvalidInputError as exc:
+            return PlainTextResponse(str(exc), status_code=400)
+        try:
+            body = await run_in_threadpool(render, chosen, request.path_params["token"])
         except InvalidTokenError:
             return PlainTextResponse("This media link is not valid.", status_code=403)
         except NotFoundError:

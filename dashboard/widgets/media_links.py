@@ -3,11 +3,14 @@
 Only the rows of the visible page are signed. A media cell becomes
 ``{"url", "caption", <one URL per preview of its kind>}`` (audio declares a
 ``waveform`` preview, see :mod:`shanty.tables.cells`); the browser never sees
-its bucket URI or local path.
+its bucket URI or local path. An image cell's annotations come along
+(:func:`annotations`): boxes and classes as data, each mask as a URL signed
+for the mask's own entry.
 """
 
 from __future__ import annotations
 
+import json
 import posixpath
 from collections.abc import Iterable
 from typing import Any
@@ -16,9 +19,11 @@ from dashboard.routes import PREVIEW_PREFIXES
 from dashboard.routes.media import cell_urls
 from dashboard.widgets.query_controls import filter_value
 from shanty import ArtifactVersion, QueryResult, format_value, human_size
+from shanty.errors import NotFoundError
+from shanty.media.mask import class_colour_hex
 from shanty.tables.cells import cell_kind
 
-__all__ = ["cells_for_page", "group_keys", "sign_cell", "table_columns"]
+__all__ = ["annotations", "cells_for_page", "group_keys", "sign_cell", "table_columns"]
 
 
 def sign_cell(cell: dict[str, Any] | None, kind: str, version: ArtifactVersion) -> dict[str, Any] | None:
@@ -42,8 +47,69 @@ def sign_cell(cell: dict[str, Any] | None, kind: str, version: ArtifactVersion) 
         "size": human_size(entry.size) if entry and entry.size is not None else None,
         "digest": entry.digest if entry else None,
     }
-    own = {name: cell.get(name) for name, _ in spec.fields if cell.get(name) is not None}  # e.g. fps, sample_rate
-    return {**own, **urls, **facts, "caption": cell.get("caption"), "name": posixpath.basename(cell["entry"])}
+    own = {
+        name: cell.get(name) for name, _ in spec.fields if cell.get(name) is not None and name not in _ANNOTATIONS
+    }  # e.g. fps, sample_rate
+    notes = annotations(cell, version)
+    return {**own, **notes, **urls, **facts, "caption": cell.get("caption"), "name": posixpath.basename(cell["entry"])}
+
+
+_ANNOTATIONS = ("boxes", "masks", "classes")  # an image cell's JSON text fields, shown as overlays
+
+
+def _parsed(text: Any) -> Any:
+    if not isinstance(text, str):
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None  # not ours to judge here: the cell's other parts still show
+
+
+def annotations(cell: dict[str, Any], version: ArtifactVersion) -> dict[str, Any]:
+    """An image cell's overlays as the browser draws them (``{}`` when it has none).
+
+    ``boxes`` and ``classes`` are passed on parsed (W&B's layout, see
+    shanty/tables/cells.py); each mask group becomes ``{"url", "class_labels"}``
+    where ``url`` is the mask route's URL signed for the mask's own entry of
+    ``version`` (a group whose entry the version does not hold is left out,
+    so only objects of the version are ever served). ``class_colors`` maps
+    every class id named anywhere in the cell to its colour
+    (:func:`shanty.media.mask.class_colour_hex`, the masks' palette).
+    """
+    boxes, masks, classes = (_parsed(cell.get(name)) for name in _ANNOTATIONS)
+    out: dict[str, Any] = {}
+    ids: set[int] = set()
+    if isinstance(boxes, dict) and boxes:
+        out["boxes"] = boxes
+        for group in boxes.values():
+            if isinstance(group, dict):
+                ids.update(_ids(group.get("class_labels")))
+                ids.update(b["class_id"] for b in group.get("box_data") or () if isinstance(b.get("class_id"), int))
+    if isinstance(masks, dict):
+        signed = {}
+        for name, group in masks.items():
+            entry = group.get("entry") if isinstance(group, dict) else None
+            if not entry:
+                continue
+            try:
+                url = cell_urls(version, entry, ["mask"])["mask"]
+            except NotFoundError:
+                continue
+            signed[name] = {"url": url, "class_labels": group.get("class_labels") or {}}
+            ids.update(_ids(group.get("class_labels")))
+        if signed:
+            out["masks"] = signed
+    if isinstance(classes, list) and classes:
+        out["classes"] = classes
+        ids.update(c["id"] for c in classes if isinstance(c, dict) and isinstance(c.get("id"), int))
+    if out:
+        out["class_colors"] = {str(i): class_colour_hex(i) for i in sorted(ids)}
+    return out
+
+
+def _ids(labels: Any) -> set[int]:
+    return {int(k) for k in labels if str(k).lstrip("-").isdigit()} if isinstance(labels, dict) else set()
 
 
 def table_columns(

@@ -1,4 +1,4 @@
-"""Media cells by reference, and the registry of cell kinds.
+"""Media cells by reference (or W&B's in-memory media, encoded), and the registry of cell kinds.
 
 A media cell names a file by URI (``gs://``, ``s3://``, ``file://``,
 ``http(s)://`` or a local path) and keeps every descriptive field, unlike
@@ -16,9 +16,13 @@ Every cell kind is one subclass of :class:`Media`, registered by declaring it::
 file suffixes to the MIME types browsers need (and recognises a bare file as
 this kind); ``previews`` names the extra URLs the dashboard signs per cell.
 Fields made with :func:`cell_field` are the kind's own: the constructor takes
-``(path, *own fields, caption, entry)`` in declaration order (W&B's argument
-order), and the Parquet struct is ``uri, entry, caption`` plus the own fields
-of every registered kind. One struct serves every kind so that joins and
+``(data_or_path, *own fields, caption, entry)`` in declaration order (W&B's
+argument order), or the order a ``signature=`` class keyword gives (which may
+add constructor-only options, as ``Image``'s ``mode``), and the Parquet struct
+is ``uri, entry, caption`` plus the own fields of every registered kind. A
+kind that takes W&B's in-memory data (arrays, PIL images, bytes) overrides
+``_from_data``; such data is encoded once, content-addressed, and its cell
+names it ``encoded://<md5><suffix>`` (see :mod:`shanty.tables.encode`). One struct serves every kind so that joins and
 unions of tables line up; the kind of each column is kept in the Parquet
 schema metadata (see :mod:`shanty.tables.schema`). The browser side of a kind
 is one renderer file in ``dashboard/widgets/media_table/renderers/``.
@@ -27,6 +31,7 @@ is one renderer file in ``dashboard/widgets/media_table/renderers/``.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import posixpath
 import re
@@ -39,6 +44,8 @@ import pyarrow as pa
 
 from ..errors import InvalidInputError
 from ..storage.location import to_uri
+from . import encode
+from .annotations import normalise_boxes, normalise_classes, normalise_masks
 
 __all__ = [
     "COMMON_FIELDS",
@@ -87,31 +94,49 @@ def _uri(path: Any, kind: str) -> str:
         return path
     if not isinstance(path, (str, os.PathLike)):
         raise InvalidInputError(
-            f"shanty.{kind} takes a path or URI (gs://, s3://, file://, https:// or a local path), not {type(path).__name__}; "
-            "write raw arrays to a file first."
+            f"shanty.{kind} takes a path or URI (gs://, s3://, file://, https:// or a local path), not {type(path).__name__}."
         )
     return to_uri(path)
 
 
+def _data(cls: type[Media], data: Any, options: dict[str, Any]) -> tuple[Any, Mapping[str, Any]]:
+    """``(data, {})`` when ``data`` is a path, else the URI of the file the kind encodes it to and the own
+    fields the encoding decided (a video's fps). Only reached for arguments that are not a str, so path
+    cells never come here."""
+    if isinstance(data, os.PathLike):
+        return data, {}
+    made = cls._from_data(data, options)
+    return made if isinstance(made, tuple) else (made, {})
+
+
 def _make_init(cls: type, own: Sequence[tuple[str, Callable[[Any], Any]]]) -> Callable[..., None]:
-    """The constructor ``(self, path, *own fields, caption=None, entry=None)`` of a kind.
+    """The constructor ``(self, data_or_path, *cls._params)`` of a kind (every parameter after the first
+    defaults to None).
 
     Written out per kind and compiled, as dataclasses does: tables build
     millions of cells, and a generic loop over arguments made that 1.7x slower.
-    Field names are identifiers (they come from class annotations).
+    Field names are identifiers (they come from class annotations). A first
+    argument that is not a str (a PathLike, an array, bytes...) goes through
+    :func:`_data`, off the path of str cells.
     """
     names = [name for name, _ in own]
-    lines = [f"def __init__(self, path, {', '.join(f'{n}=None' for n in [*names, 'caption', 'entry'])}):"]
+    options = [n for n in cls._params if n not in ("entry", *names)]  # caption and constructor-only ones
+    lines = [f"def __init__(self, data_or_path, {', '.join(f'{n}=None' for n in cls._params)}):"]
+    lines += [
+        "    if type(data_or_path) is not str:",
+        f"        data_or_path, _made = _data(_cls, data_or_path, {{{', '.join(f'{n!r}: {n}' for n in [*names, *options])}}})",
+    ]
+    lines += [f"        {n} = _made.get({n!r}, {n})" for n in names]
     lines += [f"    _set(self, {n!r}, None if {n} is None else _convert_{n}({n}))" for n in names]
     lines += [
-        f"    _set(self, 'path', _uri(path, {cls.__name__!r}))",
+        f"    _set(self, 'path', _uri(data_or_path, {cls.__name__!r}))",
         "    _set(self, 'caption', caption if caption is None or isinstance(caption, str) else str(caption))",
         "    _set(self, 'entry', entry)",
     ]
     if cls.__post_init__ is not Media.__post_init__:  # a call per cell only for kinds that need it
         lines.append("    self.__post_init__()")
-    namespace: dict[str, Any] = {"_set": object.__setattr__, "_uri": _uri}  # frozen: the constructor is the writer
-    namespace.update({f"_convert_{n}": convert for n, convert in own})
+    namespace: dict[str, Any] = {"_set": object.__setattr__, "_uri": _uri, "_data": _data, "_cls": cls}
+    namespace.update({f"_convert_{n}": convert for n, convert in own})  # frozen: the constructor is the writer
     exec("\n".join(lines), namespace)  # the source above holds only identifiers and repr()s
     init = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
@@ -156,6 +181,7 @@ class Media:
         wandb_type: str | None = None,
         media_types: Mapping[str, str] | None = None,
         previews: tuple[str, ...] = (),
+        signature: tuple[str, ...] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init_subclass__(**kwargs)
@@ -164,7 +190,7 @@ class Media:
         reserved = next((f.name for f in own if f.name in _RESERVED), None)
         if reserved is not None:
             raise InvalidInputError(f"{cls.__name__} cannot declare the field {reserved!r}: every kind has it.")
-        cls._params = (*(f.name for f in own), "caption", "entry")
+        cls._params = (*_signature(cls, [f.name for f in own], signature), "entry")
         cls.__init__ = _make_init(cls, [(f.name, f.metadata[_FIELD_KEY].convert) for f in own])  # type: ignore[method-assign]
         if kind is not None:
             cls.kind = kind
@@ -173,6 +199,16 @@ class Media:
 
     def __post_init__(self) -> None:
         """Hook for a kind to derive fields once the constructor has set them (see :class:`Video`)."""
+
+    @classmethod
+    def _from_data(cls, data: Any, options: Mapping[str, Any]) -> str | tuple[str, Mapping[str, Any]]:
+        """The URI of a file holding in-memory ``data`` (an array, bytes...), given the constructor's other
+        arguments (optionally with own fields the encoding decided, as ``(uri, {field: value})``); a kind
+        that takes such data overrides it. Here: InvalidInputError."""
+        raise InvalidInputError(
+            f"shanty.{cls.__name__} takes a path or URI (gs://, s3://, file://, https:// or a local path), "
+            f"not {type(data).__name__}; write the data to a file first."
+        )
 
     @property
     def uri(self) -> str:
@@ -191,7 +227,23 @@ class Media:
         return {name: self.path if name == "uri" else getattr(self, name, None) for name in media_struct().names}
 
 
-Media.__init__ = _make_init(Media, ())  # type: ignore[method-assign]  # (self, path, caption=None, entry=None)
+Media.__init__ = _make_init(Media, ())  # type: ignore[method-assign]  # (self, data_or_path, caption=None, entry=None)
+
+
+def _signature(cls: type, own: list[str], signature: tuple[str, ...] | None) -> tuple[str, ...]:
+    """The constructor's parameters after the first, entry aside: ``signature`` when the kind gives one
+    (W&B's order; it must hold every own field and caption, and may add constructor-only options), else
+    the own fields then caption."""
+    if signature is None:
+        return (*own, "caption")
+    missing = [n for n in (*own, "caption") if n not in signature]
+    bad = [n for n in signature if not n.isidentifier() or n in ("entry", "path", "self", "data_or_path")]
+    if missing or bad or len(set(signature)) != len(signature):
+        raise InvalidInputError(
+            f"{cls.__name__}'s signature must list each own field and caption once, and not "
+            f"{', '.join(bad) or 'entry or path'} ({', '.join(missing) or 'nothing'} missing)."
+        )
+    return tuple(signature)
 
 
 def _register(spec: CellKind) -> None:
@@ -317,20 +369,66 @@ _VIDEO_TYPES |= {".ogv": "video/ogg"}
 class Audio(
     Media, kind="audio", wandb_type="audio-file", media_types=_AUDIO_TYPES, previews=("waveform", "spectrogram")
 ):
-    """An audio file. ``sample_rate`` (Hz) is kept as given (W&B's argument order)."""
+    """An audio file, or W&B's in-memory audio: ``Audio(samples, sample_rate=...)`` with a numpy array
+    (float in [-1, 1] or int16; ``(samples,)`` or ``(samples, channels)``) is written as 16-bit WAV, and
+    bytes of an audio file are kept as they are (see :mod:`shanty.tables.encode`). ``sample_rate`` (Hz)
+    is kept as given (W&B's argument order)."""
 
     sample_rate: int | None = cell_field(pa.int64(), int)
 
+    @classmethod
+    def _from_data(cls, data: Any, options: Mapping[str, Any]) -> str:
+        return encode.audio_file(data, options["sample_rate"])
 
-class Image(Media, kind="image", wandb_type="image-file", media_types=_IMAGE_TYPES):
-    """An image file."""
+
+class Image(
+    Media,
+    kind="image",
+    wandb_type="image-file",
+    media_types=_IMAGE_TYPES,
+    signature=("mode", "caption", "grouping", "classes", "boxes", "masks", "file_type", "normalize"),
+):
+    """An image file, or W&B's in-memory image (a numpy array, a PIL image or bytes; arrays and PIL images
+    become PNG, see :mod:`shanty.tables.encode`), with W&B's annotations.
+
+    The arguments are ``wandb.Image``'s: ``mode`` (the PIL mode for an
+    array), ``file_type`` (png, jpg, webp, gif) and ``normalize`` (False: no
+    scaling of float pixels) apply to in-memory data only; ``grouping`` is
+    accepted and not kept. ``boxes``, ``masks`` and ``classes`` take W&B's
+    layouts and a :class:`~shanty.tables.annotations.Classes`; they are kept
+    as canonical JSON text (see :mod:`shanty.tables.annotations`) and read
+    back parsed with :meth:`annotations`.
+    """
+
+    classes: str | None = cell_field(pa.string(), normalise_classes)
+    boxes: str | None = cell_field(pa.string(), normalise_boxes)
+    masks: str | None = cell_field(pa.string(), normalise_masks)
+
+    @classmethod
+    def _from_data(cls, data: Any, options: Mapping[str, Any]) -> str:
+        if isinstance(data, Image):  # W&B's Image(other_image): the picture, not its annotations
+            return data.path
+        return encode.image_file(data, options["mode"], options["normalize"], options["file_type"])
+
+    def annotations(self) -> dict[str, Any]:
+        """``{"boxes": ..., "masks": ..., "classes": ...}`` parsed from the cell (None where not given)."""
+        texts = {"boxes": self.boxes, "masks": self.masks, "classes": self.classes}
+        return {name: None if text is None else json.loads(text) for name, text in texts.items()}
 
 
 class Video(Media, kind="video", wandb_type="video-file", media_types=_VIDEO_TYPES, previews=("poster",)):
-    """A video file; ``format`` is e.g. ``webm`` or ``mp4`` (guessed from the name when omitted)."""
+    """A video file, or W&B's in-memory video: ``Video(frames, fps=4, format="webm")`` with a numpy array
+    ``(time, channels, height, width)`` encoded as webm (VP8), mp4 (H.264) or gif, or bytes of a video
+    file (see :mod:`shanty.tables.encode`). ``format`` is e.g. ``webm`` or ``mp4`` (guessed from the
+    name when omitted)."""
 
     fps: float | None = cell_field(pa.float64(), float)
     format: str | None = cell_field(pa.string(), str)
+
+    @classmethod
+    def _from_data(cls, data: Any, options: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
+        fps = options["fps"] if options["fps"] is not None else (4 if hasattr(data, "ndim") else None)  # W&B's
+        return encode.video_file(data, fps, options["format"]), {"fps": fps}
 
     def __post_init__(self) -> None:
         if not self.format:

@@ -1,4 +1,5 @@
-"""Tables inside artifacts: packing them (media become reference entries) and reading them back.
+"""Tables inside artifacts: packing them (media become reference entries, in-memory media by-value
+entries) and reading them back.
 
 A table is stored by value as ``<name>.table.parquet``; a joined table as
 ``<name>.joined-table.json`` naming its two table entries and the key.
@@ -13,12 +14,16 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from ..digests import md5_b64_bytes
+from ..digests import b64_to_hex, md5_b64_bytes, md5_b64_file
 from ..errors import InvalidInputError, MalformedError, NotFoundError
 from ..manifest import Manifest, ManifestEntry, check_entry_path
 from ..progress import ProgressSink
+from .cells import kind_for_path
+from .encode import encoded_file, is_encoded
+from .json_codec import media_json_suffixes
 from .references import resolve_media
 from .schema import JOINED_SUFFIX, TABLE_SUFFIX
 from .table import JoinedTable, Table
@@ -56,11 +61,17 @@ class Packed:
     blob_path: str
     blob: bytes
     table: Table | None = None
+    files: tuple[tuple[str, Path], ...] = ()  # (entry path, local file) stored by value on log: encoded media
 
     @property
     def entry(self) -> ManifestEntry:
         """The entry of the stored table file itself."""
         return self.entries[-1]
+
+    @property
+    def media(self) -> tuple[ManifestEntry, ...]:
+        """The entries of the media the table plays (every entry but the table file's)."""
+        return self.entries[:-1]
 
 
 def _blob_entry(name: str, suffix: str, data: bytes) -> ManifestEntry:
@@ -81,12 +92,46 @@ def pack_table(
     its object version (reusing ``known_entries``, keyed by ref, that the artifact already holds)
     and every cell names its entry.
 
+    In-memory media (``encoded://`` URIs, see :mod:`shanty.tables.encode`) become by-value entries
+    ``media/<kind>/<md5 hex><suffix>`` instead, content-addressed (the same bytes twice are one entry),
+    their cache files listed in ``Packed.files`` to be stored on log (or, for a table read from a
+    logged version on a machine without them, the entries carried over from that version).
     Raises NotFoundError when media files are missing and InvalidInputError for a bad name.
     """
-    entries = resolve_media(table.media_uris(), known_entries, progress_sink)
-    data = table.with_entries({uri: entry.path for uri, entry in entries.items()}).to_parquet_bytes()
+    uris = table.media_uris()
+    encoded = {uri: path for uri in uris if is_encoded(uri) and (path := encoded_file(uri)) is not None}
+    by_value = {uri: _by_value_entry(path) for uri, path in encoded.items()}
+    carried = {uri: _carried_entry(table, uri) for uri in uris if is_encoded(uri) and uri not in encoded}
+    by_value.update(carried)
+    resolved = resolve_media([u for u in uris if not is_encoded(u)], known_entries, progress_sink)
+    data = table.with_entries({uri: e.path for uri, e in {**resolved, **by_value}.items()}).to_parquet_bytes()
     entry = _blob_entry(name, TABLE_SUFFIX, data)
-    return Packed((*entries.values(), entry), entry.path, data, table)
+    stored = {by_value[uri].path: (by_value[uri], path) for uri, path in encoded.items()}  # one per content
+    files = tuple((entry_path, path) for entry_path, (_, path) in stored.items())
+    media = (*resolved.values(), *(e for e, _ in stored.values()), *{e.path: e for e in carried.values()}.values())
+    return Packed((*media, entry), entry.path, data, table, files)
+
+
+def _carried_entry(table: Table, uri: str) -> ManifestEntry:
+    """The by-value entry of encoded media this machine has no copy of, from the logged version the table
+    was read from (its bytes are in that registry); NotFoundError when there is none."""
+    name = uri.rsplit("/", 1)[-1]
+    path = f"media/{kind_for_path(name) or 'file'}/{name}"
+    entry = table.source[0].manifest.entries.get(path) if table.source is not None else None
+    if entry is None or entry.ref is not None:
+        raise NotFoundError(
+            f"The in-memory media {uri} of this table are not on this machine; add the table read from its "
+            "logged version (artifact.get) or create the media again."
+        )
+    return entry
+
+
+def _by_value_entry(path: Path) -> ManifestEntry:
+    # Hashed again rather than trusted from the file name: the cache is a folder anyone may touch.
+    digest = md5_b64_file(path)
+    suffix = path.suffix.lower()
+    entry_path = f"media/{kind_for_path(path) or 'file'}/{b64_to_hex(digest)}{suffix}"
+    return ManifestEntry(check_entry_path(entry_path), digest, path.stat().st_size)
 
 
 def _table_reference(
@@ -132,7 +177,7 @@ def pack_joined(
 
 def find_table_entry(manifest: Manifest, name: str, owner: str) -> ManifestEntry:
     """The entry of table ``name`` (with or without its suffix); NotFoundError listing the tables if none."""
-    for candidate in (name, *(name + s for s in _READABLE)):
+    for candidate in (name, *(name + s for s in (*_READABLE, *media_json_suffixes()))):  # media objects too
         if candidate in manifest.entries:
             return manifest.entries[candidate]
     tables = sorted(p for p in manifest.entries if p.endswith(_READABLE))

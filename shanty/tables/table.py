@@ -22,6 +22,8 @@ import pyarrow.compute as pc
 
 from ..errors import InvalidInputError
 from ..parquet_bytes import read_parquet_bytes, write_parquet_bytes
+from .annotations import mask_values, masks_with_entries
+from .casting import caster
 from .cells import Media, cell_kind, media_struct
 from .schema import METADATA_KEY, TABLE_SUFFIX, parse_table_metadata, table_metadata
 
@@ -103,6 +105,14 @@ def _as_media_struct(column: pa.Array | pa.ChunkedArray, replace: Mapping[str, p
             array = column.field(present[f.name]) if f.name in present else pa.nulls(len(column), f.type)
         arrays.append(array if array.type == f.type else array.cast(f.type))
     return pa.StructArray.from_arrays(arrays, fields=[*struct, *extra], mask=column.is_null())
+
+
+def _masks(column: pa.Array | pa.ChunkedArray) -> list[str | None] | None:
+    """The masks field of a media column as Python values, or None when no cell has masks (the usual case)."""
+    if column.type.get_field_index("masks") < 0:
+        return None
+    masks = pc.struct_field(column, "masks")
+    return None if masks.null_count == len(masks) else masks.to_pylist()
 
 
 def _array(name: str, values: Sequence[Any]) -> tuple[pa.Array, str | None]:
@@ -291,6 +301,40 @@ class Table:
         for name in names:
             self.add_column(name, [row[name] for row in rows])
 
+    def cast(self, col_name: str, dtype: Any, optional: bool = False) -> None:
+        """W&B's ``cast``: make every value of ``col_name`` a ``dtype``, converting where it can.
+
+        ``dtype`` is ``int``, ``float``, ``str`` or ``bool`` (or W&B's names ``"number"``, ``"string"``,
+        ``"boolean"``), a media kind (``shanty.Audio``, or an example cell such as ``shanty.Image(...)``:
+        text values are taken as paths/URIs) or ``shanty.Classes`` (values must be its class ids).
+        Empty cells are refused unless ``optional``. InvalidInputError names the first value that
+        does not fit; the table is unchanged then.
+        """
+        if col_name not in self._columns:
+            raise InvalidInputError(f"The table has no column {col_name!r}; its columns are {self._columns}.")
+        convert, what = caster(dtype)
+        values = self.get_column(col_name)
+        out = []
+        for number, value in enumerate(values):
+            if value is None:
+                if not optional:
+                    raise InvalidInputError(
+                        f"Row {number} of {col_name!r} is empty; cast with optional=True to allow empty cells."
+                    )
+                out.append(None)
+                continue
+            try:
+                out.append(convert(value))
+            except (TypeError, ValueError, InvalidInputError):
+                raise InvalidInputError(
+                    f"Row {number} of {col_name!r} holds {value!r}, which is not {what}; fix the value or cast to "
+                    "another type."
+                ) from None
+        self._thaw()
+        index = self._columns.index(col_name)
+        for row, value in zip(self._rows, out, strict=True):
+            row[index] = value
+
     def get_dataframe(self) -> pd.DataFrame:
         """A pandas DataFrame; media cells are Media objects."""
         return pd.DataFrame({c: self.get_column(c) for c in self._columns}, columns=self._columns)
@@ -351,7 +395,11 @@ class Table:
             column = arrow.column(name).combine_chunks()
             uris = pc.struct_field(column, "uri").to_pylist()
             entries = pa.array([entry_of[u] if u is not None else None for u in uris], type=pa.string())
-            rebuilt = _as_media_struct(column, {"entry": entries})
+            replace = {"entry": entries}
+            masks = _masks(column)
+            if masks is not None:  # mask PNGs are media too: their groups name their entries
+                replace["masks"] = pa.array([masks_with_entries(m, entry_of.__getitem__) for m in masks], pa.string())
+            rebuilt = _as_media_struct(column, replace)
             arrow = arrow.set_column(arrow.column_names.index(name), name, rebuilt)
         return Table.from_arrow(arrow)
 
@@ -363,14 +411,17 @@ class Table:
             for value in pc.struct_field(arrow.column(name), field).to_pylist():
                 if value is not None:
                     seen.setdefault(value, None)
+            for masks in _masks(arrow.column(name)) or ():
+                for value in mask_values(masks, field):
+                    seen.setdefault(value, None)
         return list(seen)
 
     def media_entries(self) -> list[str]:
-        """Distinct manifest entry paths named by the media cells (set once the table is logged)."""
+        """Distinct manifest entry paths named by the media cells and their masks (set once the table is logged)."""
         return self._distinct_media_field("entry")
 
     def media_uris(self) -> list[str]:
-        """Distinct media URIs, in first-seen order."""
+        """Distinct media URIs (the cells' files and their mask PNGs), in first-seen order, column by column."""
         return self._distinct_media_field("uri")
 
 
@@ -378,15 +429,42 @@ class JoinedTable:
     """Two tables and the key(s) to join them on (W&B's ``wandb.JoinedTable``).
 
     ``table1`` / ``table2`` are Tables (added to the same artifact, or read
-    from any logged version) or names of tables in the artifact.
+    from any logged version) or names of tables in the artifact. ``join_key``
+    follows W&B: a column name both tables have, or a pair ``[key in table1,
+    key in table2]``. Beyond W&B, a list of pairs joins on several columns
+    (``[["id", "song_id"], ["day", "day"]]``), and a list of one or of three
+    or more names joins on those same-named columns. ``join_key`` is kept as
+    given (it is stored so); ``left_keys`` / ``right_keys`` say what it means.
     """
 
-    def __init__(self, table1: Table | str, table2: Table | str, join_key: str | Sequence[str]):
+    def __init__(self, table1: Table | str, table2: Table | str, join_key: str | Sequence[Any]):
         self.table1 = table1
         self.table2 = table2
-        self.join_key = [join_key] if isinstance(join_key, str) else list(join_key)
-        if not self.join_key:
-            raise InvalidInputError("A JoinedTable needs at least one join key column.")
+        self.join_key = (
+            join_key if isinstance(join_key, str) else [list(k) if isinstance(k, tuple) else k for k in join_key]
+        )
+        self.left_keys, self.right_keys = _key_pairs(self.join_key)
 
     def __repr__(self) -> str:
-        return f"<JoinedTable on {self.join_key}>"
+        pairs = [a if a == b else f"{a}={b}" for a, b in zip(self.left_keys, self.right_keys, strict=True)]
+        return f"<JoinedTable on {', '.join(pairs)}>"
+
+
+def _key_pairs(join_key: str | list[Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(keys of table1, keys of table2) that ``join_key`` names; InvalidInputError for anything else."""
+    if isinstance(join_key, str):
+        pairs = [(join_key, join_key)]
+    elif len(join_key) == 2 and all(isinstance(k, str) for k in join_key):
+        pairs = [(join_key[0], join_key[1])]  # W&B: [key in table1, key in table2]
+    elif join_key and all(isinstance(k, str) for k in join_key):
+        pairs = [(k, k) for k in join_key]
+    elif join_key and all(isinstance(k, list) and len(k) == 2 and all(isinstance(n, str) for n in k) for k in join_key):
+        pairs = [(k[0], k[1]) for k in join_key]
+    else:
+        raise InvalidInputError(
+            f"A JoinedTable's join_key is a column name, a pair [key in table1, key in table2] or a list of such "
+            f"pairs, not {join_key!r}."
+        )
+    if any(not a or not b for a, b in pairs):
+        raise InvalidInputError("A JoinedTable's join key names cannot be empty.")
+    return tuple(a for a, _ in pairs), tuple(b for _, b in pairs)

@@ -157,6 +157,8 @@ function toolbar(view, data) {
     zoom.append(el("span", {}, "thumbnails"), slider);
     bar.appendChild(zoom);
   }
+  const legend = overlayLegend(view, imageCells(data)); // parts/overlays.js: boxes and masks on or off
+  if (legend) bar.appendChild(legend);
   const hidden = view.setting("hidden", []);
   if (hidden.length) {
     const show = el("button", { class: "chip", "data-testid": "show-hidden", title: hidden.join(", ") }, `show ${hidden.length} hidden column${hidden.length > 1 ? "s" : ""}`);

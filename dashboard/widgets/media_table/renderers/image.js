@@ -1,24 +1,29 @@
 // Image cells: a lazy thumbnail (loaded only when scrolled into view), as tall as the toolbar's size
-// slider says; a click opens the row in the inspector, which zooms and pans the full image.
+// slider says, with its boxes and masks on top (parts/overlays.js); a click opens the row in the
+// inspector, which zooms and pans the full image and its overlays together.
 RENDERERS.image = (cell, { el, view, row }) => {
   const img = el("img", { loading: "lazy", src: cell.url, alt: cell.caption || cell.name || "", class: "thumb", "data-testid": "media-image" });
-  img.onclick = (event) => {
+  const node = annotate(view, cell, img);
+  node.onclick = (event) => {
     event.stopPropagation();
     view.inspector.open(row);
   };
-  return img;
+  return node;
 };
 
-// The inspector's image: wheel or +/- to zoom (around the pointer), drag to pan, 0 or double-click to fit.
-BIG.image = (cell, { el }) => {
+// The inspector's image, fitted to the viewer: wheel or +/- to zoom (around the pointer), drag to pan,
+// 0 or double-click to fit. Overlays move with it; above it, the legend of this cell's groups and classes.
+BIG.image = (cell, { el, view }) => {
   const node = el("div", { class: "big-image" });
   const frame = el("div", { class: "viewer", tabindex: "0", "data-testid": "image-viewer", "aria-label": "image: wheel or +/- zooms, drag pans, 0 fits" });
   const img = el("img", { src: cell.url, alt: cell.caption || cell.name || "", draggable: "false", "data-testid": "inspector-image" });
-  frame.appendChild(img);
+  const stage = el("div", { class: "stage" });
+  stage.appendChild(annotate(view, cell, img, { big: true }));
+  frame.appendChild(stage);
   const state = { scale: 1, x: 0, y: 0 };
   const label = el("span", { class: "zoom-label", "data-testid": "image-zoom" }, "100%");
   const apply = () => {
-    img.style.transform = `translate(${state.x}px, ${state.y}px) scale(${state.scale})`;
+    stage.style.transform = `translate(${state.x}px, ${state.y}px) scale(${state.scale})`;
     label.textContent = `${Math.round(state.scale * 100)}%`;
   };
   const zoom = (factor, cx = frame.clientWidth / 2, cy = frame.clientHeight / 2) => {
@@ -65,6 +70,8 @@ BIG.image = (cell, { el }) => {
   into.onclick = () => zoom(1.25);
   reset.onclick = fit;
   controls.append(out, label, into, reset, full);
+  const legend = overlayLegend(view, hasOverlays(cell) ? [cell] : []);
+  if (legend) node.appendChild(legend);
   node.append(frame, controls);
   return node;
 };
