@@ -1,13 +1,14 @@
 """shanty dashboard: ``streamlit run app.py``.
 
 One process serves the pages and the media: ``app`` adds the signed media
-route and the preview routes (waveform, spectrogram, poster) to Streamlit's
+route and the preview routes (waveform, spectrogram, poster, mask) to Streamlit's
 own server (st.App), and the script part below builds the navigation.
 """
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from dashboard.routes.mask import mask_routes
 from dashboard.routes.media import media_routes, server_from_environment
 from dashboard.routes.poster import poster_routes
 from dashboard.routes.spectrogram import spectrogram_routes
@@ -16,7 +17,13 @@ from dashboard.widgets.deeplink import begin_visit
 
 app = st.App(
     __file__,
-    routes=[*media_routes(server_from_environment), *waveform_routes(), *spectrogram_routes(), *poster_routes()],
+    routes=[
+        *media_routes(server_from_environment),
+        *waveform_routes(),
+        *spectrogram_routes(),
+        *poster_routes(),
+        *mask_routes(),
+    ],
 )
 
 if get_script_run_ctx(suppress_warning=True) is not None:  # a script run, not the import that builds the ASGI app
@@ -32,6 +39,7 @@ if get_script_run_ctx(suppress_warning=True) is not None:  # a script run, not t
             st.Page("dashboard/views/join.py", title="Join", icon=":material/join:", url_path="join"),
             st.Page("dashboard/views/diff.py", title="Diff", icon=":material/difference:", url_path="diff"),
             st.Page("dashboard/views/compare.py", title="Compare", icon=":material/compare:", url_path="compare"),
+            st.Page("dashboard/views/runs.py", title="Runs", icon=":material/monitoring:", url_path="runs"),
         ]
     )
     begin_visit(page.url_path)  # the URL is read on a visit's first run; the widgets own the state after it

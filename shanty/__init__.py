@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .api import Api, Run, current_run, finish, init, log_artifact, login, use_artifact
+from .api import Run, current_run, finish, init, log, log_artifact, login, use_artifact
 from .artifact import Artifact, ArtifactVersion
 from .diff.manifest_files import ChangePage, ManifestDiff, diff_manifest_files
 from .diff.manifests import Change, ChangeKind, Diff, DiffSummary, diff_manifests
@@ -32,6 +32,7 @@ from .errors import (
 from .formatting import EMPTY, format_number, format_time, format_uri, format_value, human_size
 from .manifest import Manifest, ManifestEntry
 from .media.content_types import cell_kind_of
+from .public_api import Api
 from .query import (
     Aggregate,
     ColumnSummary,
@@ -53,9 +54,13 @@ from .query import (
 from .query.export import EXPORT_FORMATS, export_query
 from .records import ArtifactInfo, RunInfo, VersionInfo
 from .registry import Registry, default_root
+from .run_history import RunView
+from .run_module import alert, define_metric, link_model, log_model, restore, save, unwatch, use_model, watch
+from .tables.annotations import Classes
 from .tables.cells import Audio, Image, Media, Video
 from .tables.table import JoinedTable, Table
-from .wandb_import import import_wandb_artifact
+from .wandb_compat import ArtifactTTL, CommError, Error, Histogram, Settings, UsageError
+from .wandb_import import import_wandb, import_wandb_artifact, import_wandb_run
 
 __version__ = "0.1.0"
 
@@ -66,19 +71,24 @@ __all__ = [
     "Api",
     "Artifact",
     "ArtifactInfo",
+    "ArtifactTTL",
     "ArtifactVersion",
     "Audio",
     "Change",
     "ChangeKind",
     "ChangePage",
     "ChangedObjectError",
+    "Classes",
     "ColumnSummary",
+    "CommError",
     "ConflictError",
     "Diff",
     "DiffSummary",
     "DownloadReport",
+    "Error",
     "Filter",
     "GroupBy",
+    "Histogram",
     "Image",
     "InvalidInputError",
     "Join",
@@ -97,19 +107,24 @@ __all__ = [
     "RowKind",
     "Run",
     "RunInfo",
+    "RunView",
+    "Settings",
     "ShantyError",
     "Sort",
     "StorageError",
     "Table",
     "TableDiff",
     "TableSchema",
+    "UsageError",
     "VersionInfo",
     "Video",
     "__version__",
+    "alert",
     "cell_kind_of",
     "column_summaries",
     "current_run",
     "default_root",
+    "define_metric",
     "diff_manifest_files",
     "diff_manifests",
     "diff_tables",
@@ -120,18 +135,28 @@ __all__ = [
     "format_uri",
     "format_value",
     "human_size",
+    "import_wandb",
     "import_wandb_artifact",
+    "import_wandb_run",
     "init",
     "join_prefix",
+    "link_model",
+    "log",
     "log_artifact",
+    "log_model",
     "login",
     "parse_filter_text",
     "query_summaries",
     "read_schema",
     "relation_schema",
+    "restore",
     "run_query",
+    "save",
     "suggest_key",
+    "unwatch",
     "use_artifact",
+    "use_model",
+    "watch",
 ]
 
 

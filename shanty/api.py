@@ -7,22 +7,28 @@ registry is files under a root URI, there is no server and no login.
 
 from __future__ import annotations
 
-import json
+import atexit
 import os
 import secrets
 import string
+import sys
 from pathlib import Path
 from typing import Any
 
 from .artifact import Artifact, ArtifactVersion
-from .diff.manifests import Diff, diff_manifests
-from .errors import InvalidInputError, NotFoundError
-from .jsonfile import plain_json_value
+from .errors import InvalidInputError
 from .names import alias_list, check_name, parse_artifact_ref
-from .records import ArtifactInfo, RunInfo
+from .public_api import Api  # its home is public_api; kept importable from here (cli.py uses api.Api)
+from .records import RunInfo
 from .registry import Registry, now_iso
+from .run_files import RunFiles
+from .run_history import HistoryStore
+from .run_log import RunLogger
+from .run_metrics import MetricSet
+from .run_surface import RunSurface
+from .run_values import AttrDict
 
-__all__ = ["Api", "Run", "current_run", "finish", "init", "log_artifact", "login", "use_artifact"]
+__all__ = ["Api", "Run", "current_run", "finish", "init", "log", "log_artifact", "login", "use_artifact"]
 
 DEFAULT_PROJECT = "uncategorized"  # W&B's name for runs without a project
 _current: Run | None = None
@@ -33,61 +39,13 @@ def _run_id() -> str:
     return "".join(secrets.choice(alphabet) for _ in range(8))
 
 
-class AttrDict(dict):
-    """A dict whose keys are also attributes, as W&B's ``run.config`` and ``run.summary`` are:
-    ``config.lr = 0.1`` and ``config["lr"]`` are the same entry. ``update(values, allow_val_change=...)``
-    takes W&B's extra argument; ``as_dict()`` is a plain copy."""
-
-    def __init__(self, *values: Any, **more: Any) -> None:
-        super().__init__()
-        self.update(*values, **more)
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        self[name] = value
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        # A value JSON cannot store is refused where it is set, not when the run is saved.
-        try:
-            json.dumps(value, default=plain_json_value)
-        except (TypeError, ValueError) as exc:
-            raise InvalidInputError(
-                f"{key!r} = {type(value).__name__}: a run's config and summary hold plain values (numbers, text, "
-                f"lists, dicts, numpy values); {exc}."
-            ) from None
-        super().__setitem__(key, value)
-
-    def __delattr__(self, name: str) -> None:
-        try:
-            del self[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def update(self, *values: Any, allow_val_change: bool | None = None, **more: Any) -> None:  # type: ignore[override]
-        for key, value in dict(*values, **more).items():
-            self[key] = value
-
-    def setdefaults(self, values: dict[str, Any]) -> None:
-        """W&B's ``config.setdefaults``: set the keys not set yet."""
-        for key, value in values.items():
-            if key not in self:
-                self[key] = value
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self)
-
-
 RESUME_MODES = ("allow", "must", "never", "auto")
 
 
-class Run:
+class Run(RunSurface):
     """One execution of a script; records which artifact versions it logged and used, its config and
-    summary (stored with every record write and when it finishes)."""
+    summary (stored with every record write and when it finishes), its tags, notes, group, metric
+    definitions, alerts and files. W&B's further ``Run`` surface is :class:`~shanty.run_surface.RunSurface`."""
 
     def __init__(
         self,
@@ -99,11 +57,16 @@ class Run:
         *,
         run_id: str | None = None,
         resume: bool | str | None = None,
+        tags: Any = None,
+        notes: str | None = None,
+        group: str | None = None,
+        dir: str | os.PathLike[str] | None = None,
     ):
         self.registry = Registry(root)
         self.project = check_name(project or DEFAULT_PROJECT, "Project")
         previous = self._previous(run_id, resume)
         self.id = previous.id if previous else (check_name(run_id, "Run id") if run_id else _run_id())
+        self.resumed = previous is not None  # W&B's run.resumed
         self.job_type = job_type if job_type is not None or previous is None else previous.job_type
         self.name = name or (previous.name if previous else None) or f"{self.job_type or 'run'}-{self.id}"
         # W&B keeps a resumed run's config and summary; the new config's keys are set over them.
@@ -113,7 +76,17 @@ class Run:
             self._info = RunInfo(**{**previous.__dict__, "finished_at": None, "state": "running"})
         else:
             self._info = RunInfo(self.id, self.project, self.job_type, self.name, now_iso())
-        self._record(job_type=self.job_type, name=self.name)
+        # A resumed run keeps its tags, notes and group unless new ones are given (W&B's init).
+        described = {"tags": tuple(str(t) for t in alias_list(tags))} if tags is not None else {}
+        described.update({k: v for k, v in (("notes", notes), ("group", group)) if v is not None})
+        self._record(job_type=self.job_type, name=self.name, **described)
+        self._metrics = MetricSet(self._info.metrics)
+        self._dir: Path | None = None
+        self._dir_root = os.fspath(dir) if dir is not None else None
+        self._files = RunFiles(self.id, lambda: Path(self.dir), self._commit)
+        store = HistoryStore(self.registry, self.project, self.id)
+        self._logger = RunLogger(store, self.id, self.summary, self._commit_logged, self._record, self._metrics)
+        self._starting_step = self._logger.step
 
     def _previous(self, run_id: str | None, resume: bool | str | None) -> RunInfo | None:
         """The run record to continue (W&B's ``init(id=, resume=)``), or None for a new run."""
@@ -125,6 +98,8 @@ class Run:
                 raise InvalidInputError("resume='must' needs the id of the run to resume: init(id=..., resume='must').")
             return None
         found = self.registry.run(self.project, check_name(run_id, "Run id"))
+        if found is not None and found.state == "deleted":  # W&B refuses a deleted run's id too
+            raise InvalidInputError(f"The run {self.project}/{run_id} was deleted; its id cannot be used again.")
         if found is None and mode == "must":
             raise InvalidInputError(f"There is no run {self.project}/{run_id} to resume; check the id or the project.")
         if found is not None and mode == "never":
@@ -148,12 +123,13 @@ class Run:
         name: str | None = None,
         type: str | None = None,
         aliases: list[str] | None = None,
+        tags: list[str] | None = None,
     ) -> ArtifactVersion:
         """Commit an artifact as a new version, or return the identical existing one.
 
         A path or URI instead of an Artifact is logged as a new artifact named
         ``name`` (default: its base name) of ``type`` (default ``unspecified``).
-        The new aliases are applied either way; ``latest`` moves by itself.
+        The new aliases and ``tags`` are applied either way; ``latest`` moves by itself.
         """
         if _current_finished(self):
             raise InvalidInputError("This run is finished; start a new one with shanty.init().")
@@ -171,11 +147,35 @@ class Run:
             raise InvalidInputError(
                 f"{artifact.logged.qualified_name} is already logged; create a new Artifact to log changes."
             )
-        logged = self._commit(artifact, aliases)
+        logged = self._commit(artifact, aliases, tags)
         self._record(logged=(*self._info.logged, logged.qualified_name))
         return logged
 
-    def _commit(self, artifact: Artifact, aliases: Any = None) -> ArtifactVersion:
+    def log(self, data: dict[str, Any], step: int | None = None, commit: bool | None = None, sync: Any = None) -> None:
+        """W&B's ``run.log``: scalars to the history (``_step`` counts up; ``commit=False`` adds to the
+        pending row; a ``step`` below the current one is ignored with a warning) and to ``summary``; a
+        Table becomes the next version of ``run-<id>-<key>``; media are gathered per key into such a
+        table when the run finishes. See :mod:`shanty.run_log`. ``sync`` is W&B's and has no effect."""
+        self._log(data, step, commit, 4)
+
+    def _log(self, data: dict[str, Any], step: int | None, commit: bool | None, stacklevel: int) -> None:
+        if _current_finished(self):
+            raise InvalidInputError("This run is finished; start a new one with shanty.init().")
+        self._logger.log(data, step, commit, stacklevel=stacklevel)
+
+    @property
+    def step(self) -> int:
+        """The step the next committed row gets (W&B's ``run.step``)."""
+        return self._logger.step
+
+    def _commit_logged(self, artifact: Artifact) -> ArtifactVersion:
+        """Store a draft that ``run.log`` made and record it as logged by this run (once per version)."""
+        version = self._commit(artifact)
+        if version.qualified_name not in self._info.logged:
+            self._record(logged=(*self._info.logged, version.qualified_name))
+        return version
+
+    def _commit(self, artifact: Artifact, aliases: Any = None, tags: Any = None) -> ArtifactVersion:
         """Store a draft as the next version of its artifact (or the identical existing one)."""
         artifact._upload_local_files(self.registry)
         info, _created = self.registry.commit_version(
@@ -185,10 +185,16 @@ class Run:
             manifest=artifact.manifest,
             description=artifact.description,
             metadata=artifact.metadata,
-            aliases=alias_list(aliases),
+            # W&B scripts pass "latest" (derived here: the newest version holds it) and "" (YOLOv5's
+            # `"best" if best_model else ""`); W&B accepts both, so they are dropped, not refused.
+            aliases=[a for a in alias_list(aliases) if a and a != "latest"],
             run={"id": self.id, "job_type": self.job_type},
         )
         logged = ArtifactVersion(self.registry, info)
+        if artifact.tags or artifact.ttl is not None or tags:  # W&B keeps these apart from the contents
+            logged.tags = sorted({*logged.tags, *alias_list(artifact.tags), *alias_list(tags)})
+            logged.ttl = artifact.ttl if artifact.ttl is not None else logged.ttl
+            logged.save()
         artifact.logged = logged
         return logged
 
@@ -216,9 +222,16 @@ class Run:
         return version
 
     def finish(self, exit_code: int | None = None) -> None:
-        """Mark the run finished (``failed`` with a non-zero exit code)."""
+        """Write what ``log`` still holds, then mark the run finished (``failed`` with a non-zero exit
+        code, or when writing fails: that error is raised after the run is marked)."""
         global _current
         if self._info.finished_at is None:
+            try:
+                self._logger.close()
+                self._files.close(self._dir is not None)
+            except BaseException:
+                self._record(finished_at=now_iso(), state="failed")
+                raise
             self._record(finished_at=now_iso(), state="failed" if exit_code else "finished")
         if _current is self:
             _current = None
@@ -261,13 +274,17 @@ def init(
     random one); ``resume`` as W&B: ``"allow"``/``True``/``"auto"`` continue
     run ``id`` if it exists (its config and summary kept), ``"must"`` requires
     it, ``"never"``/``False`` (and no ``resume`` with an existing ``id``)
-    refuse it. W&B-only arguments (entity, tags, notes, group, mode, dir,
-    reinit, settings) are accepted so ported scripts run; they have no effect.
+    refuse it. ``tags``, ``notes`` and ``group`` are stored on the run record
+    (``Api().run(path).tags``...); ``dir`` holds ``run.dir`` (``dir/wandb/run-<id>/files``).
+    W&B-only arguments (entity, mode, reinit, settings) are accepted so ported
+    scripts run; they have no effect (there are no entities, and every run records).
     """
     global _current
     if _current is not None:
         _current.finish()
-    _current = Run(project, job_type, name, config, root, run_id=id, resume=resume)
+    _current = Run(
+        project, job_type, name, config, root, run_id=id, resume=resume, tags=tags, notes=notes, group=group, dir=dir
+    )
     return _current
 
 
@@ -282,11 +299,28 @@ def _need_run() -> Run:
     return _current
 
 
+def log(data: dict[str, Any], step: int | None = None, commit: bool | None = None, sync: Any = None) -> None:
+    """``wandb.log``: log with the current run (see :meth:`Run.log`)."""
+    _need_run()._log(data, step, commit, 4)
+
+
+@atexit.register
+def _finish_at_exit() -> None:
+    # W&B finishes the active run when the script ends, so rows still buffered are written; an uncaught
+    # exception (the interpreter sets sys.last_value for it) marks the run failed.
+    if _current is not None:
+        _current.finish(1 if getattr(sys, "last_value", None) is not None else 0)
+
+
 def log_artifact(
-    artifact: Artifact | str, name: str | None = None, type: str | None = None, aliases: list[str] | None = None
+    artifact: Artifact | str,
+    name: str | None = None,
+    type: str | None = None,
+    aliases: list[str] | None = None,
+    tags: list[str] | None = None,
 ) -> ArtifactVersion:
     """``wandb.log_artifact``: log with the current run."""
-    return _need_run().log_artifact(artifact, name, type, aliases)
+    return _need_run().log_artifact(artifact, name, type, aliases, tags)
 
 
 def use_artifact(artifact_or_name: str | ArtifactVersion | Artifact, type: str | None = None) -> ArtifactVersion:
@@ -303,88 +337,3 @@ def finish(exit_code: int | None = None) -> None:
 def login(*_: Any, **__: Any) -> bool:
     """W&B compatibility: there is no server to log in to. Always True."""
     return True
-
-
-class Api:
-    """Read-only access to a registry, no run needed (``wandb.Api``)."""
-
-    def __init__(self, root: str | os.PathLike[str] | None = None):
-        self.registry = Registry(root)
-
-    @property
-    def root(self) -> str:
-        return self.registry.root
-
-    def projects(self) -> list[str]:
-        return self.registry.projects()
-
-    def artifact_collections(self, project_name: str, type_name: str | None = None) -> list[ArtifactInfo]:
-        """The artifacts of a project (W&B's collections), by name; only those of ``type_name`` when given.
-        ``entity/project`` is accepted, the entity ignored."""
-        found = self.registry.artifacts(check_name(project_name.rsplit("/", 1)[-1], "Project"))
-        return [a for a in found if type_name is None or a.type == type_name]
-
-    def artifacts(self, type_name: str, name: str, per_page: int = 50, tags: Any = None) -> list[ArtifactVersion]:
-        """W&B's ``Api.artifacts``: every version of ``project/name`` (``entity/`` ignored), oldest first,
-        which must be of ``type_name``. ``per_page`` and ``tags`` are accepted and have no effect (all
-        versions come at once; there are no tags here). NotFoundError for an unknown artifact,
-        InvalidInputError for another type."""
-        versions = self.versions(name)
-        if versions and versions[0].type != type_name:
-            raise InvalidInputError(
-                f"{versions[0].project}/{versions[0].source_name} has type {versions[0].type!r}, not {type_name!r}."
-            )
-        return versions
-
-    def artifact_versions(self, type_name: str, name: str, per_page: int = 50) -> list[ArtifactVersion]:
-        """W&B's older name for :meth:`artifacts`."""
-        return self.artifacts(type_name, name, per_page)
-
-    def artifact_exists(self, name: str, type: str | None = None) -> bool:
-        """Whether ``project/name[:alias]`` names a version (of ``type``, when given)."""
-        try:
-            version = self.artifact(name)
-        except NotFoundError:
-            return False
-        return type is None or version.type == type
-
-    def recent_artifacts(self, project: str | None = None, *, min_versions: int = 1) -> list[ArtifactInfo]:
-        """Artifacts of ``project`` (of every project when None) with at least ``min_versions`` versions,
-        the most recently changed first: by the time of their latest version, then by project and name."""
-        projects = [project] if project is not None else self.projects()
-        found = [a for p in projects for a in self.artifact_collections(p) if a.version_count >= min_versions]
-        found.sort(key=lambda a: (a.project, a.name))
-        return sorted(found, key=lambda a: a.latest.created_at, reverse=True)
-
-    def versions(self, project_and_name: str) -> list[ArtifactVersion]:
-        """All versions of ``project/name`` (``entity/`` in front is ignored), oldest first."""
-        ref = parse_artifact_ref(project_and_name)
-        if ref.project is None:
-            raise InvalidInputError(f"Write the artifact as 'project/{ref.name}'.")
-        return [ArtifactVersion(self.registry, v) for v in self.registry.versions(ref.project, ref.name)]
-
-    def artifact(self, name: str) -> ArtifactVersion:
-        """One version: ``project/name:alias`` (``entity/`` in front is ignored)."""
-        return ArtifactVersion(self.registry, self.registry.resolve(parse_artifact_ref(name)))
-
-    def runs(self, path: str) -> list[RunInfo]:
-        """The runs of a project, oldest first; ``entity/project`` (W&B's path) is accepted, the entity
-        ignored (there are none here)."""
-        return self.registry.runs(path.rsplit("/", 1)[-1])
-
-    def run(self, path: str) -> RunInfo:
-        """One run by ``project/id`` (``entity/project/id`` accepted, the entity ignored): its job type,
-        config, summary, state and the versions it logged and used. NotFoundError when there is none."""
-        parts = path.split("/")
-        if len(parts) not in (2, 3) or not all(parts):
-            raise InvalidInputError(f"Write the run as 'project/run_id', not {path!r}.")
-        found = self.registry.run(parts[-2], parts[-1])
-        if found is None:
-            raise NotFoundError(f"There is no run {parts[-2]}/{parts[-1]} in {self.root}.")
-        return found
-
-    def diff(self, old: str | ArtifactVersion, new: str | ArtifactVersion) -> Diff:
-        """Diff two versions given as references or ArtifactVersion objects."""
-        a = old if isinstance(old, ArtifactVersion) else self.artifact(old)
-        b = new if isinstance(new, ArtifactVersion) else self.artifact(new)
-        return diff_manifests(a.manifest, b.manifest)

@@ -8,20 +8,23 @@ import tempfile
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
+from .artifact_surface import DraftSurface, VersionSurface
 from .digests import b64_to_hex, md5_b64_file
 from .download import ArtifactFile, DownloadReport, download_manifest, files_not_in, folder_differences
 from .errors import ChangedObjectError, InvalidInputError, NotFoundError
 from .manifest import Manifest, ManifestEntry, check_entry_path
-from .names import alias_list, check_alias, check_name
+from .names import alias_list, check_alias, check_name, check_tag
 from .progress import Progress, ProgressSink
 from .records import RunInfo, VersionInfo
 from .registry import Registry
 from .storage import local_path as local_path_of
 from .storage import storage_for
 from .storage.location import parse_location, to_uri
+from .tables.json_codec import media_from_json, media_json_kind
 from .tables.packing import (
     JOINED_SUFFIX,
     TABLE_SUFFIX,
@@ -32,6 +35,7 @@ from .tables.packing import (
     parse_joined,
 )
 from .tables.table import JoinedTable, Table
+from .wandb_compat import ArtifactTTL
 
 __all__ = ["Artifact", "ArtifactVersion"]
 
@@ -45,20 +49,44 @@ def _join(prefix: str | None, relpath: str) -> str:
     return check_entry_path(f"{prefix.rstrip('/')}/{relpath}" if prefix else relpath)
 
 
-class Artifact:
+def _ttl_seconds(ttl: Any) -> int | None:
+    """Whole seconds of a W&B ``ttl`` (a timedelta; None or W&B's ``"inherit"``: never expires);
+    InvalidInputError for anything else."""
+    if ttl is None or ttl is ArtifactTTL.INHERIT or (isinstance(ttl, str) and ttl.lower() == "inherit"):
+        return None
+    if not isinstance(ttl, timedelta) or ttl.total_seconds() <= 0:
+        raise InvalidInputError(f"An artifact's ttl is a positive datetime.timedelta or None, not {ttl!r}.")
+    return max(1, round(ttl.total_seconds()))
+
+
+class Artifact(DraftSurface):
     """A draft artifact: add references and files, then ``run.log_artifact`` it.
 
     Mirrors ``wandb.Artifact``. Once logged, version attributes (``version``,
-    ``aliases``, ``digest``...) are available on it too.
+    ``aliases``, ``digest``...) are available on it too. W&B's ``incremental``,
+    ``use_as`` and ``storage_region`` are accepted and kept; they change nothing here.
     """
 
-    def __init__(self, name: str, type: str, description: str | None = None, metadata: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        name: str,
+        type: str,
+        description: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        incremental: bool = False,
+        use_as: str | None = None,
+        storage_region: str | None = None,
+    ):
+        self.incremental, self.use_as = incremental, use_as
         self.name = check_name(name, "Artifact")
         self.type = check_name(type, "Artifact type")
         self.description = description
         self.metadata = dict(metadata or {})
+        self.tags: list[str] = []  # W&B's; stored on the version when logged
+        self.ttl: timedelta | None = None  # W&B's time-to-live, counted from the version's creation
         self.manifest = Manifest()
         self._local_files: dict[str, Path] = {}
+        self._table_media: set[str] = set()  # entries of local files that tables play (see _upload_local_files)
         self._blobs: dict[str, bytes] = {}  # tables serialised by add(), stored on log
         # Table -> its entry path, for JoinedTables naming it. Weak, and by identity: an id() could be
         # reused by another Table once this one is gone.
@@ -161,6 +189,7 @@ class Artifact:
         del self.manifest.entries[found]
         self._local_files.pop(found, None)
         self._blobs.pop(found, None)
+        self._table_media.discard(found)
 
     @property
     def digest(self) -> str:
@@ -174,7 +203,9 @@ class Artifact:
 
     def add(self, obj: Table | JoinedTable, name: str, progress_sink: ProgressSink | None = None) -> ManifestEntry:
         """Add a Table (stored as ``name.table.parquet``; its media become reference
-        entries pinned to their object versions) or a JoinedTable."""
+        entries pinned to their object versions, in-memory media by-value entries
+        ``media/<kind>/<md5><suffix>``, and local files are copied in when the registry is a bucket's)
+        or a JoinedTable."""
         self._check_draft()
         if isinstance(obj, Table):
             known = {e.ref: e for e in self.manifest if e.ref is not None}
@@ -192,15 +223,42 @@ class Artifact:
         for entry in packed.entries:
             self.manifest.add(entry)
         self._blobs[packed.blob_path] = packed.blob
+        self._local_files.update(packed.files)  # in-memory media, encoded: stored by value like add_file
+        # Local files the table plays stay references in a local registry; see _upload_local_files.
+        self._table_media.update(e.path for e in packed.media if e.ref is not None and local_path_of(e.ref))
         if packed.table is not None:
             self._added_tables[packed.table] = packed.blob_path
         return packed.entry
 
     def _upload_local_files(self, registry: Registry) -> None:
+        """Store the by-value files in ``registry``'s object store.
+
+        A table's local-file media are references in a local registry (whoever
+        reads it reads the same disk), but a registry in a bucket is read from
+        other machines: there each such entry becomes a by-value entry with the
+        same path and digest and its file is copied in, as W&B copies them.
+        Raises ChangedObjectError when such a file changed since the table was added.
+        """
+        if local_path_of(registry.uri()) is None:
+            self._copy_table_media()
         for path, local in self._local_files.items():
             registry.put_object(local, b64_to_hex(self.manifest.entries[path].digest))
         for path, data in self._blobs.items():
             registry.put_object(data, b64_to_hex(self.manifest.entries[path].digest))
+
+    def _copy_table_media(self) -> None:
+        for path in sorted(self._table_media):
+            entry = self.manifest.entries.get(path)
+            if entry is None or entry.ref is None:
+                continue
+            local = local_path_of(entry.ref)
+            if local is None or not local.is_file() or md5_b64_file(local) != entry.digest:
+                raise ChangedObjectError(
+                    f"{entry.ref} changed or vanished since its table was added to {self.name}; add the table again.",
+                    [path],
+                )
+            self.manifest.add(ManifestEntry(path, entry.digest, entry.size), replace=True)
+            self._local_files[path] = local
 
     # --- after logging: behave like the logged version ---------------------------
     def __getattr__(self, attr: str) -> Any:
@@ -218,7 +276,7 @@ class Artifact:
         return self
 
 
-class ArtifactVersion:
+class ArtifactVersion(VersionSurface):
     """A logged version, as returned by ``use_artifact`` / ``log_artifact`` / ``Api.artifact``.
 
     Attribute names follow W&B: ``version`` ("v3"), ``aliases`` (incl. ``latest``),
@@ -236,6 +294,8 @@ class ArtifactVersion:
         self.aliases = list(info.aliases)
         # A copy to edit: ``metadata[...] = ...`` then :meth:`save` stores it (W&B's way).
         self.metadata = copy.deepcopy(dict(info.metadata))
+        self.tags = list(info.tags)
+        self.ttl = None if info.ttl_seconds is None else timedelta(seconds=info.ttl_seconds)
 
     def __repr__(self) -> str:
         return f"<ArtifactVersion {self.qualified_name} ({self.type}) aliases={self.aliases}>"
@@ -262,6 +322,14 @@ class ArtifactVersion:
     def manifest_file(self) -> Path:
         """A local Parquet file of this version's manifest (columns path, digest, size, ref, version, extra)."""
         return self._registry.manifest_file(self.info)
+
+    def new_draft(self) -> Artifact:
+        """W&B's ``new_draft``: a draft of the same name, type, description, metadata and files, to change
+        (``add_file``, ``remove``...) and log as a new version."""
+        draft = Artifact(self.info.artifact, self.type, self.description, copy.deepcopy(self.metadata))
+        for entry in self.manifest:
+            draft.manifest.add(entry)
+        return draft
 
     def get_entry(self, name: str) -> ArtifactFile:
         """The file at path ``name`` (W&B's ``get_entry``/``get_path``): its facts and ``download()``."""
@@ -306,6 +374,8 @@ class ArtifactVersion:
         """The table (or joined table) logged under ``name``, media cells bound to this version."""
         entry = find_table_entry(self.manifest, name, self.qualified_name)
         data = self._registry.entry_file(entry).read_bytes()
+        if media_json_kind(entry.path) is not None:  # a media object (W&B: artifact.add(wandb.Image(...), name))
+            return media_from_json(data, f"{self.qualified_name}/{entry.path}")
         if entry.path.endswith(JOINED_SUFFIX):
             body = parse_joined(data, entry.path)
             return JoinedTable(self.get(body["table1"]), self.get(body["table2"]), body["join_key"])
@@ -354,16 +424,20 @@ class ArtifactVersion:
         )
 
     def save(self) -> ArtifactVersion:
-        """Store edits to ``description``, ``aliases`` and ``metadata``.
+        """Store edits to ``description``, ``aliases``, ``metadata``, ``tags`` and ``ttl``.
 
         ``latest`` is derived: keeping it on the newest version is a no-op, adding
-        it to another version is an InvalidInputError (as is any invalid alias, or
-        metadata that is not JSON); nothing is written then.
+        it to another version is an InvalidInputError (as is any invalid alias or
+        tag, a ttl that is not a timedelta, or metadata that is not JSON); nothing
+        is written then. ``ttl`` counts from the version's creation, as in W&B; an
+        expired version reads as deleted.
         """
         registry, info = self._registry, self.info
         wanted = set(alias_list(self.aliases)) - ({"latest"} if "latest" in info.aliases else set())
         for alias in wanted:
             check_alias(alias)
+        tags = sorted({check_tag(t) for t in alias_list(self.tags)})
+        ttl_seconds = _ttl_seconds(self.ttl)
         if self.metadata != dict(info.metadata):
             registry.set_metadata(info, self.metadata)
         current = {a for a in info.aliases if a != "latest"}
@@ -373,8 +447,40 @@ class ArtifactVersion:
             registry.remove_aliases(info.project, info.artifact, current - wanted)
         if self.description != info.description:
             registry.set_note(info, self.description)
-        self._set(registry.versions(info.project, info.artifact)[info.index])
+        if tags != sorted(info.tags):
+            registry.set_tags(info, tags)
+        if ttl_seconds != info.ttl_seconds:
+            registry.set_ttl(info, ttl_seconds)
+        self._set(registry.version(info.project, info.artifact, info.index))
         return self
+
+    def link(self, target_path: str, aliases: list[str] | None = None) -> ArtifactVersion:
+        """W&B's ``link``: put this version into the collection ``target_path`` (``project/name``, W&B's
+        ``entity/project/name`` and ``wandb-registry-<kind>/name`` accepted, the entity ignored). There
+        is no hosted registry here: the collection is an artifact of that project whose version holds
+        this version's manifest, so it resolves, lists and plays like any other; ``aliases`` go on it."""
+        parts = [p for p in str(target_path).split("/") if p]
+        if len(parts) not in (2, 3):
+            raise InvalidInputError(f"Link to 'project/collection', not {target_path!r}.")
+        project, name = parts[-2], parts[-1]
+        info, _ = self._registry.commit_version(
+            project,
+            name,
+            type=self.type,
+            manifest=self.manifest,
+            description=self.description,
+            metadata={**self.metadata, "linked_from": self.qualified_name},
+            aliases=alias_list(aliases),
+            run={"id": self.info.run_id, "job_type": self.info.job_type},
+        )
+        return ArtifactVersion(self._registry, info)
+
+    def delete(self, delete_aliases: bool = False) -> None:
+        """W&B's ``delete``: this version no longer resolves, lists or plays; its number is not reused.
+        InvalidInputError if it holds aliases, unless ``delete_aliases``. Bytes stored by value stay in the
+        registry's content-addressed store (other versions may share them); referenced objects are never
+        touched."""
+        self._registry.delete_version(self.info, delete_aliases=delete_aliases)
 
     def wait(self) -> ArtifactVersion:
         """W&B compatibility (``run.log_artifact(a).wait()``): logging is synchronous here, so the version

@@ -2,7 +2,7 @@
 an artifact's current state.
 
 An artifact is an append-only log of immutable JSON records (``version``,
-``alias``, ``unalias``, ``note``, ``metadata``); :class:`ArtifactState` replays
+``alias``, ``unalias``, ``note``, ``metadata``, ``tags``, ``ttl``, ``delete``); :class:`ArtifactState` replays
 them in order, and :func:`check_record` names a damaged record instead of
 letting it fail later. Writing them is :class:`~shanty.registry.Registry`'s.
 """
@@ -10,6 +10,7 @@ letting it fail later. Writing them is :class:`~shanty.registry.Registry`'s.
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 from .errors import InvalidInputError, MalformedError
@@ -26,10 +27,13 @@ class ArtifactState:
         self.alias_of: dict[str, int] = {}
         self.notes: dict[int, str | None] = {}
         self.metadata: dict[int, dict[str, Any]] = {}
+        self.tags: dict[int, list[str]] = {}
+        self.ttl: dict[int, int | None] = {}  # seconds after creation, None: never expires
+        self.deleted: set[int] = set()
 
     def apply(self, record: dict[str, Any]) -> None:
         op = record["op"]
-        if op in ("alias", "note", "metadata") and record["version"] >= len(self.versions):
+        if op in ("alias", "note", "metadata", "tags", "ttl", "delete") and record["version"] >= len(self.versions):
             raise MalformedError(
                 f"The registry record {record.get('_key', '')} names version v{record['version']}, which its log "
                 "does not hold before it; the log is damaged: restore it from a backup."
@@ -50,11 +54,38 @@ class ArtifactState:
             self.notes[record["version"]] = record["text"]
         elif op == "metadata":
             self.metadata[record["version"]] = record["metadata"] or {}
+        elif op == "tags":
+            self.tags[record["version"]] = list(record["tags"])
+        elif op == "ttl":
+            self.ttl[record["version"]] = record["ttl_seconds"]
+        elif op == "delete":
+            self.deleted.add(record["version"])
+            for alias in [a for a, i in self.alias_of.items() if i == record["version"]]:
+                del self.alias_of[alias]
+
+    def ttl_of(self, index: int) -> int | None:
+        return self.ttl.get(index, self.versions[index].get("ttl_seconds"))
+
+    def gone(self, index: int, now: datetime | None = None) -> str | None:
+        """Why version ``index`` is no longer readable (``"deleted"``, ``"expired"``), else None."""
+        if index in self.deleted:
+            return "deleted"
+        ttl = self.ttl_of(index)
+        if ttl is not None:
+            created = datetime.fromisoformat(self.versions[index]["time"])
+            if (now or datetime.now(created.tzinfo)) >= created + timedelta(seconds=ttl):
+                return "expired"
+        return None
+
+    def live(self, now: datetime | None = None) -> list[int]:
+        """Indexes of the versions still readable, oldest first."""
+        return [i for i in range(len(self.versions)) if self.gone(i, now) is None]
 
     def info(self, project: str, artifact: str, index: int) -> VersionInfo:
         record = self.versions[index]
         aliases = sorted(a for a, i in self.alias_of.items() if i == index)
-        if index == len(self.versions) - 1:
+        live = self.live()
+        if live and index == live[-1]:
             aliases.insert(0, "latest")
         run = record.get("run") or {}
         return VersionInfo(
@@ -72,6 +103,8 @@ class ArtifactState:
             aliases=tuple(aliases),
             run_id=run.get("id"),
             job_type=run.get("job_type"),
+            tags=tuple(self.tags.get(index, record.get("tags") or [])),
+            ttl_seconds=self.ttl_of(index),
         )
 
 
@@ -82,6 +115,9 @@ def check_record(record: Any, where: str) -> dict[str, Any]:
         "unalias": ("aliases",),
         "note": ("version", "text"),
         "metadata": ("version", "metadata"),
+        "tags": ("version", "tags"),
+        "ttl": ("version", "ttl_seconds"),
+        "delete": ("version",),
     }
     if not isinstance(record, dict) or record.get("op") not in required:
         raise MalformedError(
@@ -132,5 +168,7 @@ _FIELD_TYPES = {
     "text": lambda v: v is None or isinstance(v, str),
     "description": lambda v: v is None or isinstance(v, str),
     "metadata": lambda v: v is None or isinstance(v, dict),
+    "tags": _text_list,
+    "ttl_seconds": lambda v: v is None or _count(v),
     "run": lambda v: v is None or (isinstance(v, dict) and all(isinstance(x, str | None) for x in v.values())),
 }

@@ -186,11 +186,15 @@ def cmd_manifest_import(args: argparse.Namespace) -> None:
 
 
 def cmd_import_wandb(args: argparse.Namespace) -> None:
-    from .wandb_import import import_wandb_artifact
+    from .wandb_import import RunImport, import_wandb
 
     check_name(args.project, "Project")
-    version = import_wandb_artifact(args.folder, args.project, args.name, args.type, root=args.registry)
-    print(f"{version.qualified_name}  {version.file_count} files  {human_size(version.size)}")
+    done = import_wandb(args.folder, args.project, args.name, args.type, root=args.registry)
+    versions = done.versions if isinstance(done, RunImport) else (done,)
+    if isinstance(done, RunImport):
+        print(f"run {done.project}/{done.run_id}  {done.steps} history rows")
+    for version in versions:
+        print(f"{version.qualified_name}  {version.file_count} files  {human_size(version.size)}")
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -299,12 +303,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(
         "import-wandb",
         cmd_import_wandb,
-        "Import an artifact folder exported from W&B (wandb_manifest.json, *.table.json).",
+        "Import W&B output: an artifact folder as artifact.download() writes it, or an offline run folder "
+        "(wandb/offline-run-*: history, config, summary, tables, media; needs shanty[wandb]).",
     )
-    p.add_argument("folder")
+    p.add_argument("folder", help="an artifact folder, or a wandb/offline-run-<date>-<id> folder")
     p.add_argument("--project", required=True)
-    p.add_argument("--name", required=True)
-    p.add_argument("--type", required=True)
+    p.add_argument("--name", help="artifact name (default: the folder's name); runs keep their W&B names")
+    p.add_argument("--type", help="artifact type, needed for an artifact folder (e.g. dataset)")
 
     p = add("demo", cmd_demo, "Build the demo workspace (synthesised whale songs, tables, versions) into the registry.")
     p.add_argument(

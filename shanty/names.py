@@ -12,7 +12,15 @@ from typing import Any
 
 from .errors import InvalidInputError
 
-__all__ = ["VERSION_ALIAS", "ArtifactRef", "alias_list", "check_alias", "check_name", "parse_artifact_ref"]
+__all__ = [
+    "VERSION_ALIAS",
+    "ArtifactRef",
+    "alias_list",
+    "check_alias",
+    "check_name",
+    "check_tag",
+    "parse_artifact_ref",
+]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 VERSION_ALIAS = re.compile(r"^v(\d+)$")
@@ -48,6 +56,18 @@ def check_alias(alias: str) -> str:
             f"The alias {alias!r} is reserved: 'latest' and 'vN' are always derived from the versions."
         )
     return alias
+
+
+_TAG = re.compile(r"^[-\w]+( +[-\w]+)*$")  # W&B's rule: words of letters, digits, _ and -, single spaces between
+
+
+def check_tag(tag: str) -> str:
+    """``tag`` if W&B would accept it as an artifact tag, else InvalidInputError saying what is allowed."""
+    if not isinstance(tag, str) or len(tag) > 128 or not _TAG.match(tag):
+        raise InvalidInputError(
+            f"Invalid tag {tag!r}: tags are letters, digits, '_' and '-', words separated by single spaces."
+        )
+    return tag
 
 
 def alias_list(aliases: Any) -> list[str]:

@@ -30,6 +30,8 @@ class VersionInfo:
     aliases: tuple[str, ...] = ()
     run_id: str | None = None
     job_type: str | None = None
+    tags: tuple[str, ...] = ()
+    ttl_seconds: int | None = None  # the version expires this long after created_at; None: never
 
     @property
     def version(self) -> str:
@@ -67,3 +69,9 @@ class RunInfo:
     logged: tuple[str, ...] = ()
     used: tuple[str, ...] = ()
     summary: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    # W&B's init(tags=, notes=, group=); records written before these existed read with the defaults.
+    tags: tuple[str, ...] = ()
+    notes: str | None = None
+    group: str | None = None
+    metrics: tuple[Mapping[str, Any], ...] = field(default=(), compare=False)  # define_metric, in call order
+    alerts: tuple[Mapping[str, Any], ...] = field(default=(), compare=False)  # run.alert(...), oldest first

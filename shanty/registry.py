@@ -37,7 +37,7 @@ from .digests import b64_to_hex
 from .errors import ConflictError, InvalidInputError, MalformedError, NotFoundError
 from .jsonfile import plain_json_value
 from .manifest import Manifest, ManifestEntry
-from .names import VERSION_ALIAS, ArtifactRef, check_alias, check_name
+from .names import VERSION_ALIAS, ArtifactRef, check_alias, check_name, check_tag
 from .records import ArtifactInfo, RunInfo, VersionInfo
 from .settings import settings
 from .storage import Storage, local_path, storage_for
@@ -88,9 +88,10 @@ class Registry:
         out = []
         for name in self.artifact_names(project):
             state = self._state(project, name)
-            if state.versions:
-                latest = state.info(project, name, len(state.versions) - 1)
-                out.append(ArtifactInfo(project, name, latest.type, len(state.versions), latest))
+            live = state.live()
+            if live:
+                latest = state.info(project, name, live[-1])
+                out.append(ArtifactInfo(project, name, latest.type, len(live), latest))
         return out
 
     def _log_dir(self, project: str, artifact: str) -> str:
@@ -126,13 +127,28 @@ class Registry:
         return state
 
     def versions(self, project: str, artifact: str) -> list[VersionInfo]:
-        """All versions, oldest first. Raises NotFoundError if the artifact has none."""
+        """Every readable version, oldest first (deleted and expired ones left out: see :meth:`version`).
+        Raises NotFoundError if the artifact has none."""
         state = self._state(project, artifact)
-        if not state.versions:
+        live = state.live()
+        if not live:
             raise NotFoundError(
                 f"No artifact {project}/{artifact} exists in {self.root}; check the name or log it first."
             )
-        return [state.info(project, artifact, i) for i in range(len(state.versions))]
+        return [state.info(project, artifact, i) for i in live]
+
+    def version(self, project: str, artifact: str, index: int) -> VersionInfo:
+        """Version ``v<index>``; NotFoundError if there is none or it was deleted or has expired."""
+        state = self._state(project, artifact)
+        if not 0 <= index < len(state.versions):
+            raise NotFoundError(f"{project}/{artifact} has no version v{index}.")
+        gone = state.gone(index)
+        if gone is not None:
+            raise NotFoundError(
+                f"{project}/{artifact}:v{index} {'was deleted' if gone == 'deleted' else 'has expired (its ttl)'}; "
+                "use another version."
+            )
+        return state.info(project, artifact, index)
 
     def resolve(self, ref: ArtifactRef) -> VersionInfo:
         """The version a reference points to (``latest``, ``vN`` or an alias)."""
@@ -141,12 +157,13 @@ class Registry:
                 f"The reference {ref} names no project; write it as 'project/{ref.name}:{ref.selector}'."
             )
         state = self._state(ref.project, ref.name)
-        if not state.versions:
+        live = state.live()
+        if not live:
             raise NotFoundError(
                 f"No artifact {ref.project}/{ref.name} exists in {self.root}; check the name or log it first."
             )
         if ref.selector == "latest":
-            index = len(state.versions) - 1
+            index = live[-1]
         elif match := VERSION_ALIAS.match(ref.selector):
             index = int(match.group(1))
             if ref.selector != f"v{index}":  # one spelling per version: v01 is no name of v1
@@ -158,9 +175,9 @@ class Registry:
         elif ref.selector in state.alias_of:
             index = state.alias_of[ref.selector]
         else:
-            known = ", ".join(sorted(state.alias_of)) or "none"
+            known = ", ".join(sorted(a for a, i in state.alias_of.items() if state.gone(i) is None)) or "none"
             raise NotFoundError(f"{ref.project}/{ref.name} has no alias {ref.selector!r} (aliases: {known}).")
-        return state.info(ref.project, ref.name, index)
+        return self.version(ref.project, ref.name, index)
 
     def manifest(self, version: VersionInfo) -> Manifest:
         """The manifest of a version (cached: manifests are immutable)."""
@@ -257,7 +274,7 @@ class Registry:
                     f"{project}/{artifact} has type {state.versions[0]['type']!r}, not {type!r}; use another name or the same type."
                 )
             for index, record in enumerate(state.versions):
-                if record["digest"] == digest:
+                if record["digest"] == digest and state.gone(index) is None:
                     todo = [a for a in aliases if state.alias_of.get(a) != index]
                     return {"op": "alias", "version": index, "aliases": todo} if todo else None
             return {
@@ -278,7 +295,7 @@ class Registry:
         index = (
             len(state.versions) - 1
             if created
-            else next(i for i, r in enumerate(state.versions) if r["digest"] == digest)
+            else next(i for i, r in enumerate(state.versions) if r["digest"] == digest and state.gone(i) is None)
         )
         return state.info(project, artifact, index), created
 
@@ -330,6 +347,47 @@ class Registry:
         state, _ = self._append(version.project, version.artifact, build)
         return state.info(version.project, version.artifact, version.index)
 
+    def set_tags(self, version: VersionInfo, tags: Iterable[str]) -> VersionInfo:
+        """Replace the tags of a version (W&B's ``artifact.tags = [...]; artifact.save()``)."""
+        wanted = sorted({check_tag(t) for t in tags})
+
+        def build(state: ArtifactState) -> dict[str, Any] | None:
+            old = state.tags.get(version.index, state.versions[version.index].get("tags") or [])
+            return None if old == wanted else {"op": "tags", "version": version.index, "tags": wanted}
+
+        state, _ = self._append(version.project, version.artifact, build)
+        return state.info(version.project, version.artifact, version.index)
+
+    def set_ttl(self, version: VersionInfo, ttl_seconds: int | None) -> VersionInfo:
+        """Set how long after its creation a version expires (None: never); an expired version reads as
+        deleted."""
+
+        def build(state: ArtifactState) -> dict[str, Any] | None:
+            if state.ttl_of(version.index) == ttl_seconds:
+                return None
+            return {"op": "ttl", "version": version.index, "ttl_seconds": ttl_seconds}
+
+        state, _ = self._append(version.project, version.artifact, build)
+        return state.info(version.project, version.artifact, version.index)
+
+    def delete_version(self, version: VersionInfo, delete_aliases: bool = False) -> None:
+        """Delete a version (W&B's ``artifact.delete``): it no longer resolves, lists or serves media;
+        its number is never reused. A version holding aliases is refused unless ``delete_aliases``.
+        Files stored by value stay in the content-addressed store (other versions may share them)."""
+
+        def build(state: ArtifactState) -> dict[str, Any] | None:
+            if version.index in state.deleted:
+                return None
+            held = sorted(a for a, i in state.alias_of.items() if i == version.index)
+            if held and not delete_aliases:
+                raise InvalidInputError(
+                    f"{version.qualified_name} has the aliases {', '.join(held)}; call delete(delete_aliases=True) "
+                    "to delete it with them."
+                )
+            return {"op": "delete", "version": version.index}
+
+        self._append(version.project, version.artifact, build)
+
     # --- files stored by value ---------------------------------------------------
     def object_key(self, md5_hex: str) -> str:
         """The key of a by-value file in the content-addressed object store."""
@@ -379,6 +437,11 @@ class Registry:
             "summary": dict(run.summary),
             "logged": list(run.logged),
             "used": list(run.used),
+            "tags": list(run.tags),
+            "notes": run.notes,
+            "group": run.group,
+            "metrics": [dict(m) for m in run.metrics],
+            "alerts": [dict(a) for a in run.alerts],
         }
         try:
             body = json.dumps(record, sort_keys=True, default=plain_json_value).encode()
@@ -394,10 +457,13 @@ class Registry:
         check_name(project, "Project")
         runs_dir = self.uri("projects", project, "runs")
         names = [n for n in self.storage.list_names(runs_dir) if n.endswith(".json")]
-        return sorted((self._read_run(join_uri(runs_dir, n)) for n in names), key=lambda r: r.started_at)
+        found = (self._read_run(join_uri(runs_dir, n)) for n in names)
+        # A deleted run keeps its record as a tombstone (its id is not reused, as in W&B), listed nowhere.
+        return sorted((r for r in found if r.state != "deleted"), key=lambda r: r.started_at)
 
     def run(self, project: str, run_id: str) -> RunInfo | None:
-        """The run ``run_id`` of ``project``, or None when there is none."""
+        """The run ``run_id`` of ``project``, or None when there is none (a deleted run's record has
+        state ``"deleted"``)."""
         check_name(project, "Project")
         check_name(run_id, "Run id")
         key = self.uri("projects", project, "runs", f"{run_id}.json")
@@ -408,6 +474,8 @@ class Registry:
             data = json.loads(self.storage.read_bytes(key))
             data["logged"] = tuple(data.get("logged", ()))
             data["used"] = tuple(data.get("used", ()))
+            for key in ("tags", "metrics", "alerts"):
+                data[key] = tuple(data.get(key, ()))
             return RunInfo(**data)
         except (json.JSONDecodeError, TypeError) as exc:
             raise MalformedError(f"The run record {key} is damaged; restore it from a backup or remove it.") from exc

@@ -102,8 +102,11 @@ SYNTH_V1_ROWS = len(SONGS) * len(INSTRUMENTS) - len(DROPPED)  # 26
 
 # Every version the demo logs, in the order it logs them.
 LOGGING_ORDER = [
+    ("annotated_shapes", "v0"),
     ("audio_formats", "v0"),
     ("sample_songs", "v0"),
+    ("run-whalenet-1-predictions", "v0"),  # the training run (training.py)
+    ("run-whalenet-1-val_sample", "v0"),
     ("synth_songs", "v0"),
     ("synth_samples", "v0"),
     ("synth_songs", "v1"),
@@ -114,8 +117,10 @@ LOGGING_ORDER = [
 ]
 # The run of each step, in order: (job type, versions used, versions logged).
 RUNS = [
+    ("annotate", [], ["annotated_shapes:v0"]),
     ("encode_formats", [], ["audio_formats:v0"]),
     ("upload", [], ["sample_songs:v0"]),
+    ("train", ["sample_songs:v0"], ["run-whalenet-1-predictions:v0", "run-whalenet-1-val_sample:v0"]),
     ("log_synth", ["sample_songs:v0"], ["synth_songs:v0", "synth_samples:v0"]),
     ("log_synth", ["sample_songs:v0", "synth_samples:v0"], ["synth_songs:v1", "synth_samples:v1"]),
     ("show_samples", ["sample_songs:v0"], ["original_songs:v0"]),
@@ -325,7 +330,7 @@ def test_originals_table_has_audio_spectrograms_and_videos(demo: Demo, tmp_path:
 def test_synth_summary_joins_originals_and_the_latest_synth_on_song_id(demo: Demo) -> None:
     summary = demo.version("synth_summary:latest")
     joined = summary.get("synth_explore")
-    assert isinstance(joined, shanty.JoinedTable) and joined.join_key == ["song_id"]
+    assert isinstance(joined, shanty.JoinedTable) and joined.left_keys == joined.right_keys == ("song_id",)
     assert "spectrogram" in joined.table1.columns and "instrument" in joined.table2.columns
     assert (len(joined.table1), len(joined.table2)) == (len(SONGS), SYNTH_V1_ROWS)
 

@@ -82,7 +82,13 @@ def test_metadata_and_lineage_are_recorded(bucket: Path) -> None:
     assert logged.info.job_type == "upload"
 
 
-@pytest.mark.parametrize("alias", ["latest", "v3", "bad/alias", ""])
+def test_latest_and_empty_aliases_are_accepted_as_wandb_does(bucket: Path) -> None:
+    # W&B scripts pass "latest" and "" (YOLOv5: `"best" if best_model else ""`); "latest" is derived here.
+    logged = log(bucket, aliases=["latest", "", "best"])
+    assert logged.aliases == ["latest", "best"]
+
+
+@pytest.mark.parametrize("alias", ["v3", "bad/alias", " padded"])
 def test_reserved_or_invalid_aliases_are_refused(bucket: Path, alias: str) -> None:
     with pytest.raises(InvalidInputError):
         log(bucket, aliases=[alias])

@@ -17,11 +17,16 @@ The bucket keeps no object versions, so a rendering that is redone goes to a
 new path (``take2/``) and the first take stays playable in the version that
 logged it. Project ``cshanty`` gets, in order, one run per step:
 
+Before them, ``annotate`` logs ``annotated_shapes`` (dataset) v0 with table ``shapes``: 8 pictures
+with true and predicted boxes and true masks (see shapes.py).
+
 0. ``encode_formats``: ``audio_formats`` (raw_data) v0 with table ``formats``: the
    humpback and beluga songs in every audio format the dashboard previews
    (10 rows: clip_id, format, codec, audio, bytes). Logged first, so every
    view still opens on the story below;
 1. ``upload``: ``sample_songs`` (raw_data) v0, the first 5 songs (alias ``baseline``);
+   then ``train`` (run ``whalenet-1``, see training.py), using it: 60 steps of ``run.log`` history,
+   its tables ``run-whalenet-1-val_sample`` and ``run-whalenet-1-predictions``;
 2. ``log_synth``, using sample_songs v0: ``synth_songs`` (generated_data) v0, its 20
    renderings by reference, and ``synth_samples`` (synth_ddsp) v0 with table
    ``synth_song_samples``: 5 songs x 4 instruments = 20 rows;
@@ -80,6 +85,8 @@ from .media import (
     spectrogram_video,
     wav_bytes,
 )
+from .shapes import shapes_table
+from .training import log_training_run
 
 __all__ = ["DEMO_PROJECT", "SONGS", "Song", "build_demo", "demo_is_empty", "render_song"]
 
@@ -284,6 +291,13 @@ def _formats_table(bucket: Path) -> Table:
     return table
 
 
+def _log_shapes(root: str | os.PathLike[str]) -> None:
+    """``annotated_shapes`` v0: pictures of shapes with boxes and masks (shapes.py), stored by value."""
+    artifact = Artifact("annotated_shapes", type="dataset", description="Shapes with true and predicted boxes, masks.")
+    artifact.add(shapes_table(), "shapes")
+    _log(root, "annotate", [(artifact, ())])
+
+
 def _log_formats(root: str | os.PathLike[str], bucket: Path) -> ArtifactVersion:
     artifact = Artifact(
         "audio_formats",
@@ -381,9 +395,11 @@ def build_demo(root: str | os.PathLike[str], media_dir: str | os.PathLike[str]) 
     the videos and the compressed audio. About two seconds on a 2-core machine.
     """
     bucket = Path(media_dir) / "bucket"
+    _log_shapes(root)
     _log_formats(root, bucket)
     _write_songs(bucket, SONGS[: _BASELINE.songs])
     baseline = _log_sample_songs(root, bucket, _BASELINE)
+    log_training_run(root, {s.id: (s.species, _song_path(bucket, s)) for s in SONGS[: _BASELINE.songs]}, baseline)
 
     originals = [song_samples(song, index) for index, song in enumerate(SONGS)]
     rendered: dict[Path, tuple[float, float]] = {}

@@ -256,13 +256,12 @@ class MediaServer:
         key = (claim.project, claim.artifact, claim.version)
         info = self._versions.get(key)
         if info is None:
-            try:
-                versions = self.registry.versions(claim.project, claim.artifact)
+            try:  # a deleted or expired version serves nothing
+                info = self._versions[key] = self.registry.version(claim.project, claim.artifact, claim.version)
             except (NotFoundError, InvalidInputError):
-                versions = []
-            if not 0 <= claim.version < len(versions):
-                raise MediaDeniedError("This media link names a version this app does not know; reload the page.")
-            info = self._versions[key] = versions[claim.version]
+                raise MediaDeniedError(
+                    "This media link names a version this app does not know; reload the page."
+                ) from None
         entries = self.registry.manifest(info).entries
         if claim.path.startswith(_ID_PREFIX):
             ids = self._ids.get(key)
