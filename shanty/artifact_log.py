@@ -30,8 +30,10 @@ class ArtifactState:
         self.tags: dict[int, list[str]] = {}
         self.ttl: dict[int, int | None] = {}  # seconds after creation, None: never expires
         self.deleted: set[int] = set()
+        self._latest: tuple[int | None] | None = None  # cache of the newest readable version (info() asks per version)
 
     def apply(self, record: dict[str, Any]) -> None:
+        self._latest = None  # the newest readable version may change with any record
         op = record["op"]
         if op in ("alias", "note", "metadata", "tags", "ttl", "delete") and record["version"] >= len(self.versions):
             raise MalformedError(
@@ -84,8 +86,10 @@ class ArtifactState:
     def info(self, project: str, artifact: str, index: int) -> VersionInfo:
         record = self.versions[index]
         aliases = sorted(a for a, i in self.alias_of.items() if i == index)
-        live = self.live()
-        if live and index == live[-1]:
+        if self._latest is None:
+            live = self.live()
+            self._latest = (live[-1] if live else None,)
+        if index == self._latest[0]:
             aliases.insert(0, "latest")
         run = record.get("run") or {}
         return VersionInfo(

@@ -217,7 +217,7 @@ class RunLogger:
                 "a shanty.Table or Audio / Image / Video values."
             ) from None
 
-    def _log_table(self, key: str, value: Any, prefix: str = "") -> Any:
+    def _log_table(self, key: str, value: Any) -> Any:
         """A Table / JoinedTable as the next version of ``run-<id>-<key>``, replaced by its reference."""
         if isinstance(value, dict) and "_type" not in value:
             return {k: self._log_table(key + "." + k, v) for k, v in value.items()}
