@@ -8,6 +8,7 @@ own server (st.App), and the script part below builds the navigation.
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from dashboard.auth import guarded, sign_in_bar
 from dashboard.routes.mask import mask_routes
 from dashboard.routes.media import media_routes, server_from_environment
 from dashboard.routes.poster import poster_routes
@@ -17,13 +18,17 @@ from dashboard.widgets.deeplink import begin_visit
 
 app = st.App(
     __file__,
-    routes=[
-        *media_routes(server_from_environment),
-        *waveform_routes(),
-        *spectrogram_routes(),
-        *poster_routes(),
-        *mask_routes(),
-    ],
+    # Each token route behind dashboard.auth's check of who asks (a no-op without sign-in and access policy).
+    routes=guarded(
+        [
+            *media_routes(server_from_environment),
+            *waveform_routes(),
+            *spectrogram_routes(),
+            *poster_routes(),
+            *mask_routes(),
+        ],
+        server_from_environment,
+    ),
 )
 
 if get_script_run_ctx(suppress_warning=True) is not None:  # a script run, not the import that builds the ASGI app
@@ -42,5 +47,6 @@ if get_script_run_ctx(suppress_warning=True) is not None:  # a script run, not t
             st.Page("dashboard/views/runs.py", title="Runs", icon=":material/monitoring:", url_path="runs"),
         ]
     )
+    sign_in_bar()  # only when Streamlit's secrets configure [auth]
     begin_visit(page.url_path)  # the URL is read on a visit's first run; the widgets own the state after it
     page.run()

@@ -4,6 +4,14 @@ With ``$SHANTY_ROOT`` set, that registry is shown as it is: a registry the
 user configured and left empty is never filled behind their back. Without
 it, the dashboard uses the bundled demo workspace under ``data/`` and builds
 it on first start.
+
+Any number of app processes (replicas) may serve one bucket registry: what
+they cache is either immutable (log records, manifests, table files, keyed
+by what they are) or expires within ``REFRESH_SECONDS`` (the catalog of
+artifacts, run lists, the media server's versions), so a version any writer
+logs shows in every replica within that time; nothing a replica needs is
+kept on its own disk (the signing secret: ``$SHANTY_SECRET`` or the
+registry's, see :func:`shanty.media.tokens.signing_secret`).
 """
 
 from __future__ import annotations
@@ -14,10 +22,15 @@ import streamlit as st
 
 import shanty
 from shanty.demo.build import build_demo, demo_is_empty
+from shanty.errors import InvalidInputError
 from shanty.settings import settings
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DEMO_ROOT = DATA_DIR / "registry"
+# The longest a version logged (or deleted) elsewhere takes to show in this process: every cache of
+# something a writer can change expires within it (the pickers' and the Runs view's SCAN_SECONDS, the
+# media server's VERSION_RECHECK; tests/test_replicas.py holds the app to it).
+REFRESH_SECONDS = 10
 
 
 def configured_root() -> str | None:
@@ -35,12 +48,18 @@ def _demo_ready(root: str) -> bool:
 @st.cache_resource(show_spinner=False)
 def _api(root: str) -> shanty.Api:
     # One per registry for the whole process: its registry keeps the log records and manifests it has
-    # read (both immutable) and lists the logs again on every read, so new versions still show at once.
+    # read (both immutable) and lists the logs again on every read, so versions any writer logs (this
+    # replica or another) show at once.
     return shanty.Api(root)
 
 
 def workspace_api() -> shanty.Api:
     """The Api the pages use: the configured registry, else the demo one (built if empty)."""
+    try:  # checked on every page, so a bad value is one sentence at once rather than broken media links
+        settings().secret  # noqa: B018
+    except InvalidInputError as exc:
+        st.error(str(exc))
+        st.stop()
     root = configured_root()
     if root is None:
         _demo_ready(str(DEMO_ROOT))

@@ -10,7 +10,8 @@ Variables of the SDKs themselves (``AWS_*``, ``STORAGE_EMULATOR_HOST``,
 |---|---|---|
 | ``SHANTY_ROOT`` | registry root (folder, ``s3://`` or ``gs://``) | ``~/.shanty`` (the dashboard: the demo) |
 | ``SHANTY_CACHE`` | verified copies of remote immutable objects | ``$XDG_CACHE_HOME/shanty`` |
-| ``SHANTY_SECRET_FILE`` | the dashboard's media signing secret | ``$XDG_CONFIG_HOME/shanty/app-secret`` |
+| ``SHANTY_SECRET`` | the dashboard's media signing secret itself (hex or base64, at least 16 bytes; the same on every replica) | unset: kept in a bucket registry, else in ``SHANTY_SECRET_FILE`` |
+| ``SHANTY_SECRET_FILE`` | where a local registry's dashboard keeps its signing secret | ``$XDG_CONFIG_HOME/shanty/app-secret`` |
 | ``SHANTY_MEDIA_PROXY`` | ``1``: relay bucket bytes through the app | off (redirect to presigned URLs) |
 | ``SHANTY_DUCKDB_THREADS`` | DuckDB worker threads | all cores |
 | ``SHANTY_DUCKDB_MEMORY_LIMIT`` | DuckDB memory before spilling to disk | ``512MB`` |
@@ -21,19 +22,25 @@ Variables of the SDKs themselves (``AWS_*``, ``STORAGE_EMULATOR_HOST``,
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InvalidInputError
 
-__all__ = ["DEFAULT_S3_MAX_ATTEMPTS", "Settings", "settings"]
+__all__ = ["DEFAULT_S3_MAX_ATTEMPTS", "MIN_SECRET_BYTES", "Settings", "settings"]
 
 DEFAULT_S3_MAX_ATTEMPTS = 6
+MIN_SECRET_BYTES = 16  # 128 bits, as the token's HMAC; `openssl rand -hex 32` gives 32
+_HEX = re.compile(r"^(?:[0-9a-fA-F]{2})+$")
 _VARIABLES = (
     "SHANTY_ROOT",
     "SHANTY_CACHE",
+    "SHANTY_SECRET",
     "SHANTY_SECRET_FILE",
     "SHANTY_MEDIA_PROXY",
     "SHANTY_DUCKDB_THREADS",
@@ -56,6 +63,7 @@ class Settings:
 
     root: str | None
     cache_dir: Path
+    secret_text: str | None = field(repr=False)  # never shown: a repr ends up in logs
     secret_file: Path
     media_proxy: bool
     duckdb_threads: int
@@ -69,6 +77,30 @@ class Settings:
     def default_root(self) -> str:
         """``root`` if set, else ``~/.shanty``."""
         return self.root or os.path.join(os.path.expanduser("~"), ".shanty")
+
+    @property
+    def secret(self) -> bytes | None:
+        """The signing secret ``SHANTY_SECRET`` holds (hex when it is all hex digits, else base64 or
+        base64url, padding optional), None when unset; InvalidInputError (never quoting the value) when
+        it is neither or shorter than 16 bytes."""
+        text = (self.secret_text or "").strip()
+        if not text:
+            return None
+        if _HEX.match(text):
+            key = bytes.fromhex(text)
+        else:
+            try:
+                key = base64.b64decode(text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4), validate=True)
+            except (binascii.Error, ValueError):
+                raise InvalidInputError(
+                    "SHANTY_SECRET is neither hex nor base64; set it to the output of `openssl rand -hex 32`."
+                ) from None
+        if len(key) < MIN_SECRET_BYTES:
+            raise InvalidInputError(
+                f"SHANTY_SECRET holds {len(key)} bytes, fewer than the {MIN_SECRET_BYTES} a signing secret needs; "
+                "set it to the output of `openssl rand -hex 32`."
+            )
+        return key
 
     @property
     def s3_max_attempts(self) -> int:
@@ -113,6 +145,7 @@ def _settings(values: tuple[str | None, ...]) -> Settings:
     return Settings(
         root=env["SHANTY_ROOT"] or None,
         cache_dir=Path(cache),
+        secret_text=env["SHANTY_SECRET"] or None,
         # Deliberately outside any registry (~/.shanty may be synced or shared): the secret belongs to this install.
         secret_file=Path(secret).expanduser() if secret else Path(config) / "shanty" / "app-secret",
         media_proxy=(env["SHANTY_MEDIA_PROXY"] or "").strip().lower() in _TRUE,

@@ -13,9 +13,12 @@ presigned URL, or a relayed stream. Token problems answer 403, a vanished
 object 404, an unreachable store 502, always with a short plain-text body.
 
 Configuration (read once, at the first request or URL):
-``$SHANTY_ROOT`` (else the bundled demo registry), ``$SHANTY_SECRET_FILE``
-(else ``~/.config/shanty/app-secret``, created on first use, never shown) and
-``$SHANTY_MEDIA_PROXY=1`` to relay bucket bytes instead of redirecting.
+``$SHANTY_ROOT`` (else the bundled demo registry), the signing secret (never
+shown: ``$SHANTY_SECRET``, else for a bucket registry the one kept in the
+registry, created by whichever replica comes first, else the local file
+``$SHANTY_SECRET_FILE``; see :func:`shanty.media.tokens.signing_secret`) and
+``$SHANTY_MEDIA_PROXY=1`` to relay bucket bytes instead of redirecting. So any
+number of replicas on one bucket registry mint and accept the same links.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from shanty.artifact import ArtifactVersion
 from shanty.errors import InvalidTokenError, NotFoundError, RangeNotSatisfiableError, ShantyError, StorageError
 from shanty.media.relay import ByteStream, parse_range
 from shanty.media.server import DEFAULT_TTL, LocalFile, MediaServer, Proxy, Redirect
-from shanty.media.tokens import load_or_create_secret
+from shanty.media.tokens import signing_secret
 from shanty.records import VersionInfo
 from shanty.registry import Registry
 from shanty.settings import settings
@@ -73,7 +76,7 @@ def server_from_environment() -> MediaServer:
     """The MediaServer for the current environment (see the module docstring), built once per setting."""
     root = configured_root() or str(DEMO_ROOT)
     chosen = settings()
-    return _server(root, str(chosen.secret_file), chosen.media_proxy)
+    return _server(root, chosen.secret_text, str(chosen.secret_file), chosen.media_proxy)
 
 
 def server_for(root: str | os.PathLike[str] | Registry, secret: bytes, *, proxy: bool = False) -> MediaServer:
@@ -82,9 +85,11 @@ def server_for(root: str | os.PathLike[str] | Registry, secret: bytes, *, proxy:
 
 
 @functools.cache
-def _server(root: str, secret_file: str, proxy: bool) -> MediaServer:
+def _server(root: str, secret_text: str | None, secret_file: str, proxy: bool) -> MediaServer:
     # Keyed by the settings, so a process whose environment changes (tests) never serves a stale registry.
-    return server_for(root, load_or_create_secret(secret_file), proxy=proxy)
+    # The secret is read once per process: it never changes (see shanty.media.tokens.signing_secret).
+    registry = Registry(root)
+    return server_for(registry, signing_secret(registry), proxy=proxy)
 
 
 def media_url(
@@ -103,7 +108,7 @@ def media_url(
     origin from ``st.context.url`` is prepended; outside a script run, or with
     ``absolute=False``, the path alone is returned (fine for HTML ``src``).
     """
-    path = (server or server_from_environment()).url_for(version, entry_path, ttl, proxy=proxy)
+    path = (server or server_from_environment()).url_for(version, entry_path, ttl, proxy=proxy, user=_link_user())
     if not absolute:
         return path
     page = st.context.url if get_script_run_ctx(suppress_warning=True) is not None else None
@@ -122,7 +127,14 @@ def cell_urls(
 ) -> dict[str, str]:
     """A media cell's URL paths, under one token: ``{"url": ..., <preview>: ...}`` for each of ``previews``
     (see :meth:`MediaServer.cell_urls`); paths only, for the media table's HTML ``src`` attributes."""
-    return (server or server_from_environment()).cell_urls(version, entry_path, previews)
+    return (server or server_from_environment()).cell_urls(version, entry_path, previews, user=_link_user())
+
+
+def _link_user() -> str | None:
+    # Whom links are minted for: the signed-in viewer (None without sign-in: links as they always were).
+    from dashboard.auth import link_user  # here, not at the top: dashboard.auth imports this module
+
+    return link_user()
 
 
 def media_routes(get_server: Callable[[], MediaServer], prefix: str = MEDIA_PREFIX) -> list[Route]:

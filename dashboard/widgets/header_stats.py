@@ -35,14 +35,16 @@ _TOP_SHOWN = 10
 def _stamp(path: str | os.PathLike[str]) -> tuple[str, float]:
     try:
         return str(path), Path(path).stat().st_mtime
-    except OSError:
+    except (OSError, TypeError):  # TypeError: an object read in place, whose name already names its version
         return str(path), 0.0
 
 
 class _Store:
     """Statistics already worked out, per (rows, table versions, columns), for every session of the
     process: a view that finds its statistics here draws them at once; one that does not shows its
-    rows first and the statistics a moment later (see :func:`header_stats`)."""
+    rows first and the statistics a moment later (see :func:`header_stats`). Only immutable facts:
+    a logged table's file never changes (a rewritten one has another mtime, so another key), so no
+    replica ever shows statistics another writer made stale."""
 
     def __init__(self, size: int = 128) -> None:
         self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()

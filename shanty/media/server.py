@@ -49,11 +49,12 @@ from ..registry import Registry
 from ..storage import local_path, storage_for
 from .content_types import content_type_for
 from .relay import ByteStream, open_relay
-from .tokens import MediaClaim, sign_media, verify_media
+from .tokens import MediaClaim, sign_media, verify_media, viewer_tag
 
 __all__ = [
     "DEFAULT_TTL",
     "PRESIGN_SECONDS",
+    "VERSION_RECHECK",
     "LocalFile",
     "MediaServer",
     "MediaTarget",
@@ -66,6 +67,7 @@ PRESIGN_SECONDS = 15 * 60  # bucket URLs are short-lived: they are re-made at ev
 _PRESIGN_REUSE = 5 * 60  # reuse a presigned URL this long (IAM signing is a network call per URL)
 _CACHE_LIMIT = 4096
 _RECHECK = 10  # seconds an unversioned object found unchanged is trusted before it is checked again
+VERSION_RECHECK = 10  # seconds a version is served before the log is read again (another writer may delete it)
 _RACY_NS = 2 * 10**9  # a file modified this recently is hashed afresh: mtime ticks are coarse (as racy-git)
 _ID_PREFIX = "#"  # marks an opaque entry id (see MediaServer._entry_id) in a token's path field
 _FINGERPRINT = re.compile(r"^\d+-\d+$")  # digests of references logged with checksum=False: "<size>-<mtime_ns>"
@@ -156,8 +158,10 @@ class MediaServer:
         self.previews = {name: path.rstrip("/") for name, path in (previews or {}).items()}
         self.presign_seconds = presign_seconds
         self.verify_local = verify_local
-        self._versions: dict[tuple[str, str, int], VersionInfo] = {}  # versions are immutable once logged
-        self._ids: dict[tuple[str, str, int], dict[str, ManifestEntry]] = {}
+        # A version's contents never change, but any writer (another process, another machine) may delete it
+        # or its ttl may run out: each is trusted VERSION_RECHECK seconds, then its log is read again.
+        self._versions: dict[tuple[str, str, int], tuple[VersionInfo, float]] = {}
+        self._ids: dict[tuple[str, str, int], dict[str, ManifestEntry]] = {}  # from the immutable manifest
         self._presigned: dict[tuple[str, str | None], tuple[str, float]] = {}
         self._unchanged: dict[tuple[str, str], float] = {}  # (uri, digest) -> until when it is trusted
 
@@ -166,7 +170,13 @@ class MediaServer:
 
     # --- signing -----------------------------------------------------------------
     def url_for(
-        self, version: VersionInfo | ArtifactVersion, entry_path: str, ttl: int = DEFAULT_TTL, *, proxy: bool = False
+        self,
+        version: VersionInfo | ArtifactVersion,
+        entry_path: str,
+        ttl: int = DEFAULT_TTL,
+        *,
+        proxy: bool = False,
+        user: str | None = None,
     ) -> str:
         """``<prefix>/<token>/<file name>`` for one entry of a logged version, valid for at least ``ttl`` s.
 
@@ -175,9 +185,10 @@ class MediaServer:
         name is cosmetic (browsers use it when saving); the route ignores it.
         ``proxy=True`` asks the route to relay this file even when the server
         would redirect. Raises NotFoundError for an entry the version lacks,
-        InvalidInputError for a version of another registry or ``ttl < 1``.
+        InvalidInputError for a version of another registry or ``ttl < 1``. ``user`` (an e-mail or
+        subject) binds the token to that user (see :func:`shanty.media.tokens.check_viewer`).
         """
-        return self.cell_urls(version, entry_path, ttl=ttl, proxy=proxy)["url"]
+        return self.cell_urls(version, entry_path, ttl=ttl, proxy=proxy, user=user)["url"]
 
     def cell_urls(
         self,
@@ -187,6 +198,7 @@ class MediaServer:
         *,
         ttl: int = DEFAULT_TTL,
         proxy: bool = False,
+        user: str | None = None,
     ) -> dict[str, str]:
         """The URLs one media cell shows, under one token: ``{"url": <media URL>, <preview>: <preview URL>}``.
 
@@ -199,13 +211,15 @@ class MediaServer:
         if unknown:
             known = ", ".join(sorted(self.previews)) or "none"
             raise InvalidInputError(f"This media server has no route for the preview {unknown[0]!r} (known: {known}).")
-        token, entry = self._sign(version, entry_path, ttl)
+        token, entry = self._sign(version, entry_path, ttl, user)
         url = f"{self.prefix}/{token}/{quote(posixpath.basename(entry.path), safe='')}"
         urls = {"url": url + "?proxy=1" if proxy else url}
         urls.update((name, f"{self.previews[name]}/{token}") for name in previews)
         return urls
 
-    def _sign(self, version: VersionInfo | ArtifactVersion, entry_path: str, ttl: int) -> tuple[str, ManifestEntry]:
+    def _sign(
+        self, version: VersionInfo | ArtifactVersion, entry_path: str, ttl: int, user: str | None = None
+    ) -> tuple[str, ManifestEntry]:
         if isinstance(version, ArtifactVersion):
             if version._registry.root != self.registry.root:
                 raise InvalidInputError(
@@ -220,8 +234,14 @@ class MediaServer:
             raise NotFoundError(f"{version.qualified_name} has no entry {entry_path!r}.")
         step = min(3600, ttl)
         expires = math.ceil((time.time() + ttl) / step) * step
-        claim = MediaClaim(version.project, version.artifact, version.index, self._entry_id(entry.path), expires)
+        tag = viewer_tag(user) if user else None
+        claim = MediaClaim(version.project, version.artifact, version.index, self._entry_id(entry.path), expires, tag)
         return sign_media(claim, self._secret), entry
+
+    def claim(self, token: str, now: float | None = None) -> MediaClaim:
+        """The claim of a genuine, unexpired token of this server (InvalidTokenError otherwise), for a route
+        that checks who may use it (:func:`shanty.media.tokens.check_viewer`) before serving."""
+        return verify_media(token, self._secret, now)
 
     # --- resolving ---------------------------------------------------------------
     def resolve(self, token: str, *, proxy: bool = False, now: float | None = None) -> MediaTarget:
@@ -254,14 +274,19 @@ class MediaServer:
 
     def _entry(self, claim: MediaClaim) -> ManifestEntry:
         key = (claim.project, claim.artifact, claim.version)
-        info = self._versions.get(key)
-        if info is None:
+        now = time.monotonic()
+        info, until = self._versions.get(key, (None, 0.0))
+        if info is None or until <= now:
             try:  # a deleted or expired version serves nothing
-                info = self._versions[key] = self.registry.version(claim.project, claim.artifact, claim.version)
+                info = self.registry.version(claim.project, claim.artifact, claim.version)
             except (NotFoundError, InvalidInputError):
+                self._versions.pop(key, None)
                 raise MediaDeniedError(
                     "This media link names a version this app does not know; reload the page."
                 ) from None
+            if len(self._versions) >= _CACHE_LIMIT:
+                self._versions.clear()
+            self._versions[key] = (info, now + VERSION_RECHECK)
         entries = self.registry.manifest(info).entries
         if claim.path.startswith(_ID_PREFIX):
             ids = self._ids.get(key)

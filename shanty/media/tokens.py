@@ -11,6 +11,13 @@ string is valid per claim: both parts must be the canonical encoding of
 their bytes (base64 can spell the same bytes several ways, through the
 unused low bits of its last character), and the signature is compared as
 that canonical string.
+
+Where the secret comes from (:func:`signing_secret`): ``$SHANTY_SECRET``
+when set; else, for a registry in a bucket, one secret kept in the registry
+itself (:data:`REGISTRY_SECRET`, created once with ``create_if_absent``, so
+every replica on that registry, started in any order or at the same moment,
+signs and verifies with the same key); else, for a local registry, the file
+``$SHANTY_SECRET_FILE`` of this machine.
 """
 
 from __future__ import annotations
@@ -22,20 +29,31 @@ import json
 import os
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InvalidTokenError
-from ..settings import settings
+from ..access import AccessPolicy
+from ..errors import InvalidTokenError, MalformedError, MediaDeniedError, NotFoundError, StorageError
+from ..registry import Registry
+from ..settings import MIN_SECRET_BYTES, settings
+from ..storage import local_path
 
 __all__ = [
+    "REGISTRY_SECRET",
     "InvalidTokenError",
     "MediaClaim",
+    "check_viewer",
     "default_secret_file",
     "load_or_create_secret",
+    "registry_secret",
     "sign_media",
+    "signing_secret",
     "verify_media",
+    "viewer_tag",
 ]
+
+REGISTRY_SECRET = "secrets/media-signing-key"  # below the registry root; hex text, written once, never changed
 
 _SIG_BYTES = 16  # 128-bit truncated HMAC-SHA256: plenty against forgery, keeps URLs short
 
@@ -49,6 +67,7 @@ class MediaClaim:
     version: int
     path: str
     expires: int
+    user: str | None = None  # viewer_tag() of the user it was minted for; None: minted for anyone (no sign-in)
 
 
 def _b64(data: bytes) -> str:
@@ -69,7 +88,10 @@ def _mac(secret: bytes, payload: str) -> bytes:
 
 def sign_media(claim: MediaClaim, secret: bytes) -> str:
     """The URL-safe token for ``claim`` (the same claim and secret always give the same token)."""
-    body = json.dumps([claim.project, claim.artifact, claim.version, claim.path, claim.expires], separators=(",", ":"))
+    fields = [claim.project, claim.artifact, claim.version, claim.path, claim.expires]
+    if claim.user is not None:  # only then: tokens of an app without sign-in stay as they always were
+        fields.append(claim.user)
+    body = json.dumps(fields, separators=(",", ":"))
     payload = _b64(body.encode())
     return f"{payload}.{_b64(_mac(secret, payload))}"
 
@@ -92,8 +114,12 @@ def verify_media(token: str, secret: bytes, now: float | None = None) -> MediaCl
     if not hmac.compare_digest(signature.encode("utf-8", "replace"), expected):
         raise InvalidTokenError("This media link was not issued by this app; reload the page to get a fresh one.")
     try:
-        project, artifact, version, path, expires = json.loads(body)
-        claim = MediaClaim(str(project), str(artifact), int(version), str(path), int(expires))
+        project, artifact, version, path, expires, *user = json.loads(body)
+        if len(user) > 1:
+            raise ValueError("too many fields")
+        claim = MediaClaim(
+            str(project), str(artifact), int(version), str(path), int(expires), str(user[0]) if user else None
+        )
     except (ValueError, TypeError) as exc:
         raise InvalidTokenError("This media link is malformed; reload the page to get a fresh one.") from exc
     if claim.expires < (time.time() if now is None else now):
@@ -102,12 +128,12 @@ def verify_media(token: str, secret: bytes, now: float | None = None) -> MediaCl
 
 
 def default_secret_file() -> Path:
-    """Where the app keeps its signing secret: ``$SHANTY_SECRET_FILE``, else
+    """Where the app keeps a local registry's signing secret: ``$SHANTY_SECRET_FILE``, else
     ``$XDG_CONFIG_HOME/shanty/app-secret`` (``~/.config/shanty/app-secret``).
 
-    Deliberately outside any registry (``~/.shanty`` is the default registry
+    Deliberately outside a local registry (``~/.shanty`` is the default registry
     root and may be synced or shared): the secret belongs to this app install.
-    Several app processes behind one URL must share the file (or the variable).
+    Replicas use ``$SHANTY_SECRET`` or a bucket registry instead (see :func:`signing_secret`).
     """
     return settings().secret_file
 
@@ -127,3 +153,70 @@ def load_or_create_secret(path: str | os.PathLike[str]) -> bytes:
     with os.fdopen(fd, "w") as handle:
         handle.write(secrets.token_hex(32))
     return bytes.fromhex(path.read_text().strip())
+
+
+def _parse_secret(text: str, where: str) -> bytes:
+    try:
+        key = bytes.fromhex(text.strip())
+    except ValueError:
+        key = b""
+    if len(key) < MIN_SECRET_BYTES:
+        raise MalformedError(f"The media signing secret at {where} is damaged; delete it and restart every app.")
+    return key
+
+
+def registry_secret(registry: Registry) -> bytes:
+    """The signing secret kept in ``registry`` at :data:`REGISTRY_SECRET`, created on first use.
+
+    Race-safe: 32 random bytes are offered with ``create_if_absent``; whoever
+    loses the race reads the winner's, so any number of processes starting at
+    once end up with one secret. Anyone who can read the registry can read it
+    (and so sign media links for it): the secret guards the registry's media
+    no more tightly than the registry's own access rules do. Raises
+    StorageError when the registry cannot be reached and MalformedError for a
+    damaged secret object.
+    """
+    uri = registry.uri(REGISTRY_SECRET)
+    storage = registry.storage
+    for attempt in range(5):
+        try:
+            return _parse_secret(storage.read_bytes(uri).decode("ascii", "replace"), uri)
+        except NotFoundError:
+            pass
+        if storage.create_if_absent(uri, secrets.token_hex(32).encode("ascii")):
+            # Read back rather than return ours: the store's copy is what every other replica sees.
+            continue
+        time.sleep(0.05 * (attempt + 1))  # taken a moment ago: a store may need that moment to show it
+    raise StorageError(f"The media signing secret at {uri} could not be created or read; try again shortly.")
+
+
+def signing_secret(registry: Registry) -> bytes:
+    """The secret this app signs ``registry``'s media links with: ``$SHANTY_SECRET`` when set (checked,
+    see :attr:`shanty.settings.Settings.secret`); else, for a registry without a local path (a bucket),
+    :func:`registry_secret`; else the local file :func:`default_secret_file` (:func:`load_or_create_secret`).
+    Raises InvalidInputError for a bad ``$SHANTY_SECRET`` and what those functions raise."""
+    chosen = settings()
+    key = chosen.secret
+    if key is not None:
+        return key
+    if local_path(registry.root) is None:
+        return registry_secret(registry)
+    return load_or_create_secret(chosen.secret_file)
+
+
+def viewer_tag(user: str) -> str:
+    """What a token carries of the user it was minted for (``user``: their e-mail, else their subject):
+    a short hash, so a copied link shows no address; the token's signature makes it unforgeable."""
+    return hashlib.sha256(user.strip().lower().encode("utf-8")).hexdigest()[:16]
+
+
+def check_viewer(claim: MediaClaim, viewer: Sequence[str] | None, policy: AccessPolicy | None) -> None:
+    """Refuse (MediaDeniedError) a genuine claim to ``viewer`` (the requesting user's identities, e-mail
+    first, then subject; None or empty: signed out) when the token was minted for another user, or when
+    ``policy`` (None: no policy, everything open) does not let the viewer read the claim's project now.
+    Checked on every request, so a user who lost access cannot replay a token they were given."""
+    viewer = [v for v in (viewer or ()) if v]
+    if claim.user is not None and (not viewer or viewer_tag(viewer[0]) != claim.user):
+        raise MediaDeniedError("This media link was made for another user; sign in as them or reload the page.")
+    if policy is not None and not policy.can(viewer or None, claim.project):
+        raise MediaDeniedError("You may not see this project's media; ask its owner for access.")

@@ -20,7 +20,10 @@ def combobox(page: Page, label: str):
 
 
 def pick(page: Page, label: str, option: str) -> None:
+    # Typed, as a person would in a long list: the dropdown renders only the options in view, so an
+    # option further down the demo's artifact list would otherwise not be there to click.
     combobox(page, label).click()
+    page.keyboard.type(option)
     page.get_by_role("option", name=option, exact=True).click()
 
 
