@@ -30,6 +30,7 @@ __all__ = [
 ]
 
 DOWNLOAD_WORKERS = 8
+DOWNLOAD_BATCH = 4096  # entries read from the manifest at a time
 
 
 @dataclass(frozen=True)
@@ -82,11 +83,9 @@ def download_manifest(
         raise StorageError(
             f"Cannot create the download folder {root_path} ({exc.strerror or exc}); pick a folder you can write to."
         ) from exc
-    entries = sorted(manifest, key=lambda e: e.path)
-    targets = {e.path: _target(root_path, e) for e in entries}
 
-    def one(entry: ManifestEntry) -> tuple[str, str]:
-        target = targets[entry.path]
+    def one(item: tuple[ManifestEntry, Path]) -> tuple[str, str]:
+        entry, target = item
         if target.is_file() and file_matches(target, entry.digest, entry.extra):
             return "present", entry.path
         uri, version = registry.entry_source(entry)
@@ -97,10 +96,13 @@ def download_manifest(
         return "downloaded", entry.path
 
     results: dict[str, list[str]] = {"downloaded": [], "present": [], "changed": []}
-    with Progress("download", len(entries), progress_sink) as bar, ThreadPoolExecutor(max(1, workers)) as pool:
-        for outcome, path in pool.map(one, entries):
-            results[outcome].append(path)
-            bar.advance()
+    with Progress("download", len(manifest), progress_sink) as bar, ThreadPoolExecutor(max(1, workers)) as pool:
+        # A batch of entries at a time (a large manifest is read from its file); a batch's targets are
+        # checked before any of its files is fetched.
+        for batch in manifest.entry_batches(DOWNLOAD_BATCH):
+            for outcome, path in pool.map(one, [(e, _target(root_path, e)) for e in batch]):
+                results[outcome].append(path)
+                bar.advance()
     if results["changed"] and not skip_changed:
         names = ", ".join(results["changed"][:10]) + (" ..." if len(results["changed"]) > 10 else "")
         raise ChangedObjectError(
@@ -117,7 +119,7 @@ def folder_differences(manifest: Manifest, root: str | os.PathLike[str]) -> tupl
     A file whose digest cannot be checked (a multipart ETag) counts as the same."""
     root_path = Path(root).expanduser().resolve()
     missing, different = [], []
-    for entry in sorted(manifest, key=lambda e: e.path):
+    for entry in (e for batch in manifest.entry_batches(DOWNLOAD_BATCH) for e in batch):
         target = _target(root_path, entry)
         if not target.is_file():
             missing.append(entry.path)
@@ -130,7 +132,7 @@ def files_not_in(manifest: Manifest, root: str | os.PathLike[str]) -> list[str]:
     """Paths (relative, sorted) of the files below ``root`` that ``manifest`` has no entry for; no file
     is read."""
     root_path = Path(root).expanduser().resolve()
-    known = {check_entry_path(e.path) for e in manifest}
+    known = {check_entry_path(p) for batch in manifest.arrow_batches() for p in batch.column("path").to_pylist()}
     return sorted(
         p.relative_to(root_path).as_posix()
         for p in (root_path.rglob("*") if root_path.is_dir() else ())

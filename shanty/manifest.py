@@ -1,7 +1,8 @@
 """Manifests: the list of entries a version holds, and its digest.
 
 Stored as Parquet (columnar, so a million entries load in well under a
-second); exported and imported as W&B's ``wandb_manifest.json`` (v1). The
+second; a large one is never turned into a Python object per entry, see
+:mod:`shanty.manifest_rows`); exported and imported as W&B's ``wandb_manifest.json`` (v1). The
 artifact digest uses W&B's algorithm (MD5 over sorted ``path:digest`` lines),
 so a shanty version and a W&B version of the same files share a digest.
 """
@@ -10,63 +11,41 @@ from __future__ import annotations
 
 import hashlib
 import json
-import posixpath
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+import shutil
+import tempfile
+import weakref
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from .errors import InvalidInputError, MalformedError
+from .manifest_rows import (
+    BULK_BATCH_ROWS,
+    MANIFEST_SCHEMA,
+    BulkEntries,
+    ManifestEntry,
+    StoredEntries,
+    check_entry_path,
+    entries_of,
+    merge_files,
+    write_bulk,
+)
 from .parquet_bytes import read_parquet_bytes, write_parquet_bytes
 
-__all__ = ["MANIFEST_SCHEMA", "Manifest", "ManifestEntry", "check_entry_path", "manifest_digest"]
-
-# The stored manifest: one row per entry (the engine diff reads these columns directly).
-MANIFEST_SCHEMA = pa.schema(
-    [
-        ("path", pa.string()),
-        ("digest", pa.string()),
-        ("size", pa.int64()),
-        ("ref", pa.string()),
-        ("version", pa.string()),
-        ("extra", pa.string()),
-    ],
-    metadata={"shanty.manifest": "1"},
-)
-
-
-def check_entry_path(path: str) -> str:
-    """Validate an entry path: relative, POSIX, no ``..``; returns it normalised.
-
-    Entry paths become file names on download, so anything that could escape
-    the download root is refused here, at the door.
-    """
-    if not isinstance(path, str) or not path or "\x00" in path:
-        raise InvalidInputError(f"Entry path {path!r} is empty or invalid; give a relative path like 'songs/a.wav'.")
-    norm = posixpath.normpath(path.replace("\\", "/"))
-    if norm.startswith("/") or norm == "." or norm == ".." or norm.startswith("../"):
-        raise InvalidInputError(f"Entry path {path!r} must stay inside the artifact; use a relative path without '..'.")
-    return norm
-
-
-@dataclass(frozen=True)
-class ManifestEntry:
-    """One file of an artifact version.
-
-    ``ref`` is the referenced URI (None for files stored by value in the
-    registry), ``object_version`` the object version to fetch (S3 VersionId, GCS
-    generation; None when the store is unversioned), ``digest`` the content
-    checksum in W&B's format, ``extra`` descriptive metadata (etag, md5,
-    crc32c, last_modified, content_type).
-    """
-
-    path: str
-    digest: str
-    size: int
-    ref: str | None = None
-    object_version: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
+# The entry, its schema and the bulk files live in manifest_rows; they are named here as before.
+__all__ = [
+    "MANIFEST_SCHEMA",
+    "BulkEntries",
+    "Manifest",
+    "ManifestEntry",
+    "StoredEntries",
+    "check_entry_path",
+    "manifest_digest",
+    "write_bulk",
+]
 
 
 def manifest_digest(pairs: Iterable[tuple[str, str]]) -> str:
@@ -78,39 +57,162 @@ def manifest_digest(pairs: Iterable[tuple[str, str]]) -> str:
 
 
 class Manifest:
-    """An ordered, path-keyed collection of :class:`ManifestEntry`."""
+    """An ordered, path-keyed collection of :class:`ManifestEntry`.
+
+    A large reference (a listing of many objects, an inventory report) joins as :class:`BulkEntries`,
+    a sorted Parquet file, via :meth:`add_bulk`: ``len``, ``digest``, ``total_size``, :meth:`get`,
+    :meth:`entry_batches`, :meth:`arrow_batches` and :meth:`bulk_file` (what the registry stores)
+    never build a Python object per entry; reading a draft's :attr:`entries` or iterating it does.
+    A large logged version's manifest is :meth:`stored`: read from its file, never loaded whole.
+    """
 
     def __init__(self, entries: Iterable[ManifestEntry] = ()):
-        self.entries: dict[str, ManifestEntry] = {}
+        self._entries: dict[str, ManifestEntry] = {}
+        self._bulk: list[BulkEntries] = []
+        self._merged: BulkEntries | None = None
+        self._dir: Path | None = None  # see bulk_dir
+        self._stored: StoredEntries | None = None  # see stored
+        self._lookups: dict[Path, StoredEntries] = {}  # see get
         for entry in entries:
             self.add(entry)
 
+    @classmethod
+    def stored(cls, file: Path, count: int, total_size: int, digest: str) -> Manifest:
+        """A stored version's manifest read from its Parquet ``file`` (sorted by path, as the registry
+        stores it) without a Python object per entry: ``len``, ``digest`` and ``total_size`` are the
+        given facts, :attr:`entries` is a read-only :class:`StoredEntries` view that looks paths up in
+        the file, and iteration reads it a batch at a time. It cannot be changed (InvalidInputError)."""
+        manifest = cls()
+        manifest._bulk = [BulkEntries(Path(file), count, total_size, digest)]
+        manifest._stored = StoredEntries(manifest._bulk[0])
+        return manifest
+
+    @property
+    def entries(self) -> dict[str, ManifestEntry]:
+        """Path -> entry; bulk entries of a draft become Python objects here (once), so large manifests
+        avoid it; a stored large manifest (:meth:`stored`) gives a read-only view instead."""
+        if self._stored is not None:
+            return self._stored  # type: ignore[return-value]  # a Mapping, read-only
+        if self._bulk:
+            bulk, self._bulk, self._merged = self._bulk, [], None
+            for part in bulk:
+                for batch in pq.ParquetFile(part.file).iter_batches(BULK_BATCH_ROWS):
+                    for entry in entries_of(pa.Table.from_batches([batch])):
+                        self.add(entry)
+        return self._entries
+
     def add(self, entry: ManifestEntry, *, replace: bool = False) -> None:
         """Add an entry; a second entry at the same path with other content is an error."""
-        old = self.entries.get(entry.path)
+        self._check_changeable()
+        old = self._entries.get(entry.path)
         if old is not None and not replace and (old.digest != entry.digest or old.ref != entry.ref):
             raise InvalidInputError(
                 f"Two different files would both be stored at {entry.path!r}; pass name= to place one elsewhere."
             )
-        self.entries[entry.path] = entry
+        self._entries[entry.path] = entry
+        self._merged = None
+
+    def bulk_dir(self) -> Path:
+        """A temporary folder for this manifest's bulk files, removed when the manifest is."""
+        if self._dir is None:
+            self._dir = Path(tempfile.mkdtemp(prefix="shanty-manifest-"))
+            weakref.finalize(self, shutil.rmtree, self._dir, True)
+        return self._dir
+
+    def add_bulk(self, bulk: BulkEntries) -> None:
+        """Add entries held as a sorted Parquet file (see :func:`write_bulk`); clashes with other entries
+        (same path, other content) raise InvalidInputError when the manifest is next measured or stored."""
+        self._check_changeable()
+        self._bulk.append(bulk)
+        self._merged = None
+
+    def _check_changeable(self) -> None:
+        if self._stored is not None:
+            raise InvalidInputError("A logged version's manifest cannot change; call new_draft() and change that.")
+
+    def get(self, path: str) -> ManifestEntry | None:
+        """The entry at ``path`` or None; bulk entries are looked up in their files, not loaded."""
+        if self._stored is not None:
+            return self._stored.get(path)
+        found = self._entries.get(path)
+        if found is None:
+            for part in self._bulk:
+                if part.file not in self._lookups:  # its footer is read once
+                    self._lookups[part.file] = StoredEntries(part)
+                found = self._lookups[part.file].get(path)
+                if found is not None:
+                    break
+        return found
+
+    def remove(self, path: str) -> None:
+        """Drop the entry at ``path`` (KeyError if none); only one held in a bulk file makes the bulk
+        entries Python objects (see :attr:`entries`)."""
+        self._check_changeable()
+        if path in self._entries:
+            del self._entries[path]
+            self._merged = None
+        else:
+            del self.entries[path]
 
     def __len__(self) -> int:
-        return len(self.entries)
+        return self._merge().count if self._bulk else len(self._entries)
 
     def __iter__(self) -> Iterator[ManifestEntry]:
+        if self._stored is not None:
+            return (entry for batch in self.entry_batches() for entry in batch)
         return iter(self.entries.values())
+
+    def entry_batches(self, rows: int = BULK_BATCH_ROWS) -> Iterator[list[ManifestEntry]]:
+        """The entries sorted by path, ``rows`` at a time: a manifest held as Parquet is read a batch at
+        a time, so only a batch of entries exists at once (a draft's bulk entries are merged first)."""
+        if self._bulk:
+            for batch in pq.ParquetFile(self._merge().file).iter_batches(rows):
+                yield list(entries_of(pa.Table.from_batches([batch])))
+            return
+        ordered = sorted(self._entries.values(), key=lambda e: e.path)
+        for start in range(0, len(ordered), rows):
+            yield ordered[start : start + rows]
+
+    def arrow_batches(self, rows: int = BULK_BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+        """The entries as Arrow batches (:data:`MANIFEST_SCHEMA`) sorted by path, ``rows`` at a time."""
+        if self._bulk:
+            yield from pq.ParquetFile(self._merge().file).iter_batches(rows)
+        else:
+            yield from self._small_arrow().to_batches(rows)
 
     @property
     def digest(self) -> str:
-        return manifest_digest((e.path, e.digest) for e in self.entries.values())
+        if self._bulk:
+            return self._merge().digest
+        return manifest_digest((e.path, e.digest) for e in self._entries.values())
 
     @property
     def total_size(self) -> int:
-        return sum(e.size for e in self.entries.values())
+        return self._merge().total_size if self._bulk else sum(e.size for e in self._entries.values())
+
+    def bulk_file(self) -> Path | None:
+        """The whole manifest as one sorted Parquet file when it holds bulk entries, else None (then
+        :meth:`to_parquet_bytes` is the way to store it). InvalidInputError on a path clash."""
+        return self._merge().file if self._bulk else None
+
+    def _merge(self) -> BulkEntries:
+        if self._merged is None:
+            parts = list(self._bulk)
+            if self._entries:
+                small = self.bulk_dir() / f"entries-{len(self._bulk)}-{len(self._entries)}.parquet"
+                pq.write_table(self._small_arrow(), small, compression="zstd")
+                parts.append(BulkEntries(small, len(self._entries), 0, ""))
+            self._merged = parts[0] if len(parts) == 1 else merge_files([p.file for p in parts])
+        return self._merged
 
     # --- Parquet -----------------------------------------------------------
     def to_arrow(self) -> pa.Table:
-        ordered = sorted(self.entries.values(), key=lambda e: e.path)
+        if self._bulk:
+            return pq.read_table(self._merge().file, schema=MANIFEST_SCHEMA)
+        return self._small_arrow()
+
+    def _small_arrow(self) -> pa.Table:
+        ordered = sorted(self._entries.values(), key=lambda e: e.path)
         return pa.table(
             {
                 "path": [e.path for e in ordered],
@@ -128,21 +230,9 @@ class Manifest:
 
     @classmethod
     def from_arrow(cls, table: pa.Table) -> Manifest:
-        missing = {"path", "digest", "size"} - set(table.column_names)
-        if missing:
-            raise MalformedError(f"The manifest lacks the column(s) {sorted(missing)}; it was not written by shanty.")
-        cols = {
-            name: table.column(name).to_pylist() if name in table.column_names else [None] * table.num_rows
-            for name in MANIFEST_SCHEMA.names
-        }
         manifest = cls()
-        try:
-            for path, digest, size, ref, version, extra in zip(*(cols[n] for n in MANIFEST_SCHEMA.names), strict=True):
-                manifest.entries[path] = ManifestEntry(
-                    path, digest, int(size), ref, version, json.loads(extra) if extra else {}
-                )
-        except (TypeError, ValueError) as exc:
-            raise MalformedError(f"The manifest has an unreadable row ({exc}); it is damaged.") from exc
+        for entry in entries_of(table):
+            manifest._entries[entry.path] = entry
         return manifest
 
     @classmethod
@@ -154,7 +244,7 @@ class Manifest:
     def to_wandb_json(self) -> dict[str, Any]:
         """Export in W&B's manifest v1 layout (object version goes to ``extra.versionID``)."""
         contents: dict[str, Any] = {}
-        for entry in sorted(self.entries.values(), key=lambda e: e.path):
+        for entry in (e for batch in self.entry_batches() for e in batch):  # sorted; bulk entries too
             item: dict[str, Any] = {"digest": entry.digest, "size": entry.size}
             if entry.ref is not None:
                 item["ref"] = entry.ref

@@ -39,11 +39,11 @@ from ..errors import ConflictError, InvalidInputError, MalformedError, NotFoundE
 from ..manifest import ManifestEntry
 from ..query.database import LRU, Stamp, connection, fetch_page, first_line, numbered_rows, read_schema, table_stamp
 from ..query.kinds import INTEGER_TYPES
-from ..query.paging import check_page, page_count, page_offset
+from ..query.paging import MAX_PAGE_SIZE, check_page, page_count, page_offset
 from ..query.sql import Params
-from .manifests import Change, ChangeKind, DiffSummary, KindTotals
+from .manifests import Change, ChangeKind, Diff, DiffSummary, KindTotals
 
-__all__ = ["ChangePage", "ManifestDiff", "clear_caches", "diff_manifest_files"]
+__all__ = ["ChangePage", "ManifestDiff", "clear_caches", "collect_changes", "diff_manifest_files"]
 
 # A change kind is stored as its position in ChangeKind (one byte per row instead of a string).
 _KINDS: tuple[ChangeKind, ...] = tuple(ChangeKind)
@@ -140,6 +140,19 @@ def diff_manifest_files(old_path: str | os.PathLike[str], new_path: str | os.Pat
     old, new = os.fspath(old_path), os.fspath(new_path)
     stamps = (_stamp(old), _stamp(new))
     return ManifestDiff(old, new, _DIFFS.get_or_build(stamps, (old, new)).summary, stamps)
+
+
+def collect_changes(diff: ManifestDiff, kinds: Iterable[ChangeKind | str] | None = None) -> Diff:
+    """Every change of ``kinds`` (all when None) of an engine diff as a :class:`Diff` (what
+    ``diff_manifests`` returns), read page by page; the Change values are what it holds in memory."""
+    changes: list[Change] = []
+    page = 1
+    while True:
+        batch = diff.changes(kinds=kinds, page=page, page_size=MAX_PAGE_SIZE)
+        changes.extend(batch.changes)
+        if page >= batch.page_count:
+            return Diff(tuple(changes), diff.summary)
+        page += 1
 
 
 # --- arguments and files -----------------------------------------------------------

@@ -26,7 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 from ..errors import QueryError
-from ..query.database import connection, numbered_rows, read_schema, table_stamp
+from ..query.database import connection, numbered_rows, read_schema, remote_reads, table_stamp
 from ..query.paging import check_page, page_offset
 from ..query.sql import Params, quote, unknown_column, unused_name
 
@@ -140,7 +140,7 @@ def suggest_key(
     # count(DISTINCT (a, b)) of each candidate against count(*): unique candidates keep every row apart.
     parts = [f"count(DISTINCT ({', '.join(quote(c) for c in combo)},))" for combo in candidates]
     unique = set(candidates)
-    with connection() as cursor:
+    with connection() as cursor, remote_reads((old_path, new_path)):
         for path in (table_stamp(old_path)[0], table_stamp(new_path)[0]):
             rows, *distinct = cursor.execute(
                 f"SELECT count(*), {', '.join(parts)} FROM read_parquet($1)", [path]
@@ -201,7 +201,7 @@ class _Plan:
         if self.key is None:
             return
         keys = ", ".join(quote(k) for k in self.key)
-        with connection() as cursor:
+        with connection() as cursor, remote_reads((self.old_path, self.new_path)):
             for side, path in (("old", self.old_path), ("new", self.new_path)):
                 sql = f"SELECT {keys}, count(*) FROM read_parquet($1) GROUP BY ALL HAVING count(*) > 1 LIMIT 1"
                 repeated = cursor.execute(sql, [path]).fetchone()
@@ -227,7 +227,7 @@ class _Plan:
                 f"{self.hash_ctes(params)} SELECT COALESCE(sum(__delta) FILTER (WHERE __delta > 0), 0), "
                 "COALESCE(-sum(__delta) FILTER (WHERE __delta < 0), 0), 0, COALESCE(sum(__same), 0) FROM __shanty_d"
             )
-        with connection() as cursor:
+        with connection() as cursor, remote_reads((self.old_path, self.new_path)):
             added, removed, changed, unchanged = (int(v) for v in cursor.execute(sql, params.values).fetchone())
         return added, removed, changed, unchanged, removed + changed + unchanged, added + changed + unchanged
 
@@ -244,7 +244,7 @@ class _Plan:
             f"SELECT {', '.join(picked)} FROM {self.keyed_from(params)} WHERE {self.keyed_conditions()[kind.value]} "
             f"ORDER BY {order} LIMIT {params.bind(limit)} OFFSET {params.bind(offset)}"
         )
-        with connection() as cursor:
+        with connection() as cursor, remote_reads((self.old_path, self.new_path)):
             fetched = cursor.execute(sql, params.values).fetchall()
         out = []
         k, o = len(self.key), len(old_cols)
@@ -296,7 +296,7 @@ class _Plan:
             f"JOIN {numbered_rows(params.bind(path), quote(self.rn), schema.columns)} AS s "
             f"ON s.{quote(self.rn)} = p.__r ORDER BY p.__r"
         )
-        with connection() as cursor:
+        with connection() as cursor, remote_reads((self.old_path, self.new_path)):
             fetched = cursor.execute(sql, params.values).fetchall()
         out = []
         for row in fetched:

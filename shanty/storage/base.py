@@ -11,6 +11,9 @@ new scheme need not offer them; ask for them through the functions of
 
 * :class:`LocalPaths`: the object is a file on this machine (``file://``);
 * :class:`RangedReads`: bytes ``[start, end)`` of one object version, streamed;
+* :class:`BatchListing`: a listing handed on in chunks as it goes, so a prefix of
+  millions of objects never exists as one list (:func:`object_batches` falls back
+  to :meth:`Storage.list_objects` for schemes without it);
 * ``metadata_listing = True``: listing a folder reads metadata only, so one
   listing is cheaper than a stat per object (buckets, not local folders,
   whose listing hashes every file).
@@ -18,7 +21,7 @@ new scheme need not offer them; ask for them through the functions of
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -26,7 +29,7 @@ from typing import Protocol, runtime_checkable
 from ..progress import Progress
 from .stream import ByteStream
 
-__all__ = ["LocalPaths", "ObjectInfo", "RangedReads", "Storage"]
+__all__ = ["BatchListing", "LocalPaths", "ObjectInfo", "RangedReads", "Storage", "object_batches"]
 
 
 @dataclass(frozen=True)
@@ -132,3 +135,33 @@ class RangedReads(Protocol):
         exactly ``end - start`` bytes or raises StorageError.
         """
         ...
+
+
+@runtime_checkable
+class BatchListing(Protocol):
+    """Optional capability: a listing handed on in chunks as it is made."""
+
+    def list_object_batches(
+        self, uri: str, *, max_objects: int | None = None, checksum: bool = True, progress: Progress | None = None
+    ) -> Iterator[list[ObjectInfo]]:
+        """The objects :meth:`Storage.list_objects` returns, in chunks of a few thousand, in no particular
+        order; only a few chunks are held at a time. The same errors, raised when met (NotFoundError for
+        nothing there after the listing; InvalidInputError past ``max_objects`` possibly after some chunks).
+        Closing the iterator early stops the listing."""
+        ...
+
+
+def object_batches(
+    storage: Storage,
+    uri: str,
+    *,
+    max_objects: int | None = None,
+    checksum: bool = True,
+    progress: Progress | None = None,
+) -> Iterator[list[ObjectInfo]]:
+    """``storage``'s listing of ``uri`` in chunks (see :class:`BatchListing`); a scheme without the
+    capability lists whole and hands the list on as one chunk."""
+    if isinstance(storage, BatchListing):
+        yield from storage.list_object_batches(uri, max_objects=max_objects, checksum=checksum, progress=progress)
+    else:
+        yield storage.list_objects(uri, max_objects=max_objects, checksum=checksum, progress=progress)

@@ -24,7 +24,7 @@ from ..errors import ChangedObjectError, MalformedError
 from ..settings import settings
 from . import parse_location, storage_for
 
-__all__ = ["cached_file", "fetch_verified"]
+__all__ = ["cached_copy", "cached_file", "fetch_verified"]
 
 _SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,12}$")  # kept on cached copies: tools such as DuckDB read it
 
@@ -58,6 +58,18 @@ def fetch_verified(
         temp.unlink(missing_ok=True)
 
 
+def _cache_path(uri: str, version: str | None, digest: str | None) -> Path:
+    key = hashlib.sha256("\0".join((uri, version or "", digest or "")).encode()).hexdigest()
+    suffix = PurePosixPath(parse_location(uri).path).suffix
+    return settings().cache_dir / "objects" / key[:2] / (key + (suffix if _SUFFIX.match(suffix) else ""))
+
+
+def cached_copy(uri: str, version: str | None = None, digest: str | None = None) -> Path | None:
+    """The copy :func:`cached_file` made of that object version earlier, or None (nothing is fetched)."""
+    path = _cache_path(uri, version, digest)
+    return path if path.is_file() else None
+
+
 def cached_file(
     uri: str, version: str | None = None, digest: str | None = None, extra: Mapping[str, object] | None = None
 ) -> Path:
@@ -67,9 +79,7 @@ def cached_file(
     ``digest`` to check. Keeps the object name's suffix (``.parquet``). Raises
     what :func:`fetch_verified` raises.
     """
-    key = hashlib.sha256("\0".join((uri, version or "", digest or "")).encode()).hexdigest()
-    suffix = PurePosixPath(parse_location(uri).path).suffix
-    path = settings().cache_dir / "objects" / key[:2] / (key + (suffix if _SUFFIX.match(suffix) else ""))
+    path = _cache_path(uri, version, digest)
     if not path.is_file():
         fetch_verified(uri, version, digest, extra, path)
     return path

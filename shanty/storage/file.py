@@ -14,6 +14,7 @@ a recorded file later replaced by a link is gone, not followed.
 from __future__ import annotations
 
 import base64
+import contextlib
 import errno
 import hashlib
 import os
@@ -28,7 +29,7 @@ from ..digests import md5_b64_file
 from ..errors import InvalidInputError, NotFoundError, StorageError
 from ..progress import Progress
 from .base import ObjectInfo
-from .budget import ListingBudget, check_max_objects
+from .budget import ListingBudget, check_max_objects, stream_listing
 from .location import parse_location
 from .stream import ByteStream
 
@@ -120,6 +121,19 @@ def _walk(root: str, budget: ListingBudget[tuple[str, str]]) -> tuple[list[tuple
     return sorted(budget.items, key=lambda pair: pair[1]), total
 
 
+def _slices(items: list[tuple[str, str]], size: int) -> list[list[tuple[str, str]]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _average_size(files: list[tuple[str, str]]) -> float:
+    """Mean size of the files (real path, relpath); a file gone meanwhile counts as empty."""
+    total = 0
+    for path, _ in files:
+        with contextlib.suppress(OSError):
+            total += os.stat(path).st_size
+    return total / max(1, len(files))
+
+
 class FileStorage:
     """Storage over the local file system; also offers ``local_path`` and ``open_range``."""
 
@@ -170,6 +184,52 @@ class FileStorage:
             raise StorageError(
                 f"{exc.filename} vanished while it was being read; retry when the folder is stable."
             ) from exc
+
+    def list_object_batches(
+        self, uri: str, *, max_objects: int | None = None, checksum: bool = True, progress: Progress | None = None
+    ) -> Iterator[list[ObjectInfo]]:
+        """See :meth:`~shanty.storage.base.BatchListing.list_object_batches`: the folder is walked and
+        hashed a chunk at a time, so only a chunk of files is held."""
+        root = _path(uri)
+        check_max_objects(max_objects, uri)
+        if not root.is_dir():  # one file, or list_objects' NotFoundError
+            yield self.list_objects(uri, max_objects=max_objects, checksum=checksum, progress=progress)
+            return
+
+        def run(budget: ListingBudget[tuple[str, str]]) -> None:
+            try:
+                _walk(str(root), budget)
+            except PermissionError as exc:
+                raise StorageError(
+                    f"Permission denied while listing {uri}: {exc.filename}; fix its permissions."
+                ) from exc
+
+        def hash_batch(batch: list[tuple[str, str]]) -> list[ObjectInfo]:
+            return [_info(path, rel, checksum) for path, rel in batch]
+
+        found = 0
+        with ThreadPoolExecutor(HASH_WORKERS if checksum else 1) as pool:
+            for chunk in stream_listing(uri, max_objects, None, run, narrower="folder"):
+                try:
+                    # Threads only when hashing dominates, as list_objects decides (see there).
+                    if checksum and _average_size(chunk) >= PARALLEL_MIN_AVG_BYTES:
+                        infos = [i for part in pool.map(hash_batch, _slices(chunk, BATCH)) for i in part]
+                    else:
+                        infos = hash_batch(chunk)
+                except PermissionError as exc:
+                    raise StorageError(f"Permission denied reading {exc.filename}; fix its permissions.") from exc
+                except FileNotFoundError as exc:
+                    raise StorageError(
+                        f"{exc.filename} vanished while it was being read; retry when the folder is stable."
+                    ) from exc
+                found += len(infos)
+                if progress:
+                    progress.advance(len(infos))
+                yield infos
+        if not found:
+            raise NotFoundError(f"The folder {uri} contains no files; add files or reference another folder.")
+        if progress:
+            progress.set_total(found)
 
     def stat(self, uri: str, version: str | None = None) -> ObjectInfo | None:
         """See :meth:`Storage.stat`; ``version`` is ignored (files have none)."""

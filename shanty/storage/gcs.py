@@ -39,7 +39,7 @@ from ..errors import InvalidInputError, NotFoundError, StorageError
 from ..progress import Progress
 from ..settings import settings
 from .base import ObjectInfo
-from .budget import ListingBudget, check_max_objects
+from .budget import ListingBudget, check_max_objects, stream_listing
 from .location import parse_location
 from .stream import ByteStream
 
@@ -223,6 +223,42 @@ class GCSStorage:
         if progress:
             progress.set_total(len(found))
         return sorted(found, key=lambda info: info.relpath)
+
+    def list_object_batches(
+        self, uri: str, *, max_objects: int | None = None, checksum: bool = True, progress: Progress | None = None
+    ) -> Iterator[list[ObjectInfo]]:
+        """See :meth:`~shanty.storage.base.BatchListing.list_object_batches`: :meth:`list_objects` in
+        chunks, as the pages arrive, in no particular order."""
+        bucket, key, pinned = _split(uri)
+        check_max_objects(max_objects, uri)
+        if key and not key.endswith("/"):
+            with self._mapped(bucket):
+                blob = self._get(bucket, key, pinned)
+            if blob is not None:
+                if progress:
+                    progress.set_total(1)
+                    progress.advance()
+                yield [_info(blob, bucket, posixpath.basename(key))]
+                return
+            if pinned is not None:  # list_objects says why nothing is there
+                yield self.list_objects(uri, max_objects=max_objects, progress=progress)
+                return
+            key += "/"
+
+        def run(budget: ListingBudget[ObjectInfo]) -> None:
+            with self._mapped(bucket):
+                self._list_tree(bucket, key, budget)
+
+        found = 0
+        for chunk in stream_listing(uri, max_objects, progress, run):
+            found += len(chunk)
+            yield chunk
+        if not found:
+            raise NotFoundError(
+                f"Nothing exists at {uri}; check the bucket and prefix (a prefix is referenced with all objects below it)."
+            )
+        if progress:
+            progress.set_total(found)
 
     def _list_tree(self, bucket: str, root: str, budget: ListingBudget[ObjectInfo]) -> list[ObjectInfo]:
         """Every object below ``root``: the first levels with a delimiter, then the branches concurrently."""

@@ -43,7 +43,7 @@ from ..errors import ConflictError, InvalidInputError, NotFoundError, ShantyErro
 from ..progress import Progress
 from ..settings import DEFAULT_S3_MAX_ATTEMPTS, settings
 from .base import ObjectInfo
-from .budget import ListingBudget, check_max_objects
+from .budget import ListingBudget, check_max_objects, stream_listing
 from .location import Location, parse_location
 from .stream import ByteStream
 
@@ -340,6 +340,39 @@ class S3Storage:
             progress.set_total(len(listing.items))  # known only now: S3 cannot count without listing
         found = [_info(loc.bucket, e["Key"], e["Key"][len(root) :], e, e.get("VersionId")) for e in listing.items]
         return sorted(found, key=lambda info: info.relpath)
+
+    def list_object_batches(
+        self, uri: str, *, max_objects: int | None = None, checksum: bool = True, progress: Progress | None = None
+    ) -> Iterator[list[ObjectInfo]]:
+        """See :meth:`~shanty.storage.base.BatchListing.list_object_batches`: :meth:`list_objects` in
+        chunks, as the pages arrive, in no particular order."""
+        loc = _loc(uri)
+        check_max_objects(max_objects, loc.uri)
+        with self._errors(loc):
+            if loc.object_version is not None:
+                yield _counted([self._head(loc, loc.key.rsplit("/", 1)[-1])], progress)
+                return
+            versioned = self._versioned(loc.bucket)
+            single = self._single(loc, versioned)
+        if single is not None:
+            yield _counted([single], progress)
+            return
+        root = loc.key if not loc.key or loc.key.endswith("/") else loc.key + "/"
+
+        def run(listing: ListingBudget[dict[str, Any]]) -> None:
+            with self._errors(loc):
+                self._list_prefix(loc, root, versioned, listing)
+
+        found = 0
+        for chunk in stream_listing(loc.uri, max_objects, progress, run):
+            found += len(chunk)
+            yield [_info(loc.bucket, e["Key"], e["Key"][len(root) :], e, e.get("VersionId")) for e in chunk]
+        if not found:
+            raise NotFoundError(
+                f"Nothing exists at {loc.uri} in bucket {loc.bucket}; check the key or prefix (a prefix means every object below it)."
+            )
+        if progress:
+            progress.set_total(found)
 
     # --- single objects ------------------------------------------------------------
     def stat(self, uri: str, version: str | None = None) -> ObjectInfo | None:

@@ -1,0 +1,197 @@
+"""Referencing a bucket prefix into a draft's manifest: by listing it, or from an inventory report.
+
+Both hand objects on in chunks, so a reference of millions never holds a Python object per entry:
+a listing stays entries up to :data:`BULK_REFERENCE_OBJECTS` objects (what W&B's ``add_reference``
+returns), beyond it, like every inventory report, it becomes a sorted Parquet file of entries
+(:class:`~shanty.manifest.BulkEntries`) written a batch at a time.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .errors import InvalidInputError
+from .manifest import MANIFEST_SCHEMA, BulkEntries, Manifest, ManifestEntry, check_entry_path, write_bulk
+from .progress import Progress, ProgressSink
+from .storage import storage_for
+from .storage.base import ObjectInfo, object_batches
+from .storage.inventory import inventory_batches, open_report
+from .storage.location import parse_location
+
+__all__ = ["BULK_REFERENCE_OBJECTS", "LARGE_LISTING", "add_inventory", "add_listing", "join_path"]
+
+LARGE_LISTING = 1_000_000  # objects past which a listing suggests an inventory report
+# Past this many objects a listing becomes a Parquet file of entries (BulkEntries), not Python objects.
+BULK_REFERENCE_OBJECTS = 65_536
+LISTED_BATCH_ROWS = 65_536  # objects turned into one Arrow batch (about 1 KB each while they are objects)
+
+
+def add_listing(
+    manifest: Manifest,
+    uri: str,
+    name: str | None,
+    *,
+    checksum: bool,
+    max_objects: int | None,
+    sink: ProgressSink | None,
+) -> list[ManifestEntry] | BulkEntries:
+    """Add to ``manifest`` every object a listing of ``uri`` finds (see ``Artifact.add_reference``).
+
+    The listing is handed on in chunks (:func:`~shanty.storage.base.object_batches`): up to
+    :data:`BULK_REFERENCE_OBJECTS` objects become entries (returned); past that they are written,
+    a batch at a time, to a sorted Parquet file held by ``manifest`` (its :class:`BulkEntries`
+    returned), so a listing of millions never exists as Python objects. InvalidInputError past
+    ``max_objects`` says how to narrow the listing; NotFoundError when nothing is there.
+    """
+    storage = storage_for(uri)
+    with _ListingProgress(f"listing {uri}", None, sink) as bar:
+        try:
+            chunks = object_batches(storage, uri, max_objects=max_objects, checksum=checksum, progress=bar)
+            return _add_listed(manifest, uri, name, chunks)
+        except InvalidInputError as exc:
+            if max_objects is None or f"max_objects={max_objects}" not in str(exc):
+                raise
+            raise InvalidInputError(
+                f"{uri} holds more than max_objects={max_objects} objects; raise max_objects, reference a "
+                "narrower prefix, or pass inventory= the bucket's inventory report (faster past a million objects)."
+            ) from None
+
+
+def _add_listed(
+    manifest: Manifest, uri: str, name: str | None, chunks: Iterator[list[ObjectInfo]]
+) -> list[ManifestEntry] | BulkEntries:
+    held: list[ObjectInfo] = []
+    for chunk in chunks:
+        held.extend(chunk)
+        del chunk  # held has them: a loop variable would keep a chunk alive to the end
+        if len(held) > BULK_REFERENCE_OBJECTS:
+            folder = manifest.bulk_dir()
+            dest = folder / f"listing-{len(list(folder.glob('listing-*')))}.parquet"
+            bulk = write_bulk(_listed_batches(held, chunks, name), dest)
+            manifest.add_bulk(bulk)
+            return bulk
+    held.sort(key=lambda info: info.relpath)
+    single = len(held) == 1 and _same_object(held[0].uri, uri)
+    added = []
+    for obj in held:
+        path = check_entry_path(name) if single and name else join_path(name, obj.relpath)
+        entry = ManifestEntry(path, obj.digest, obj.size, obj.uri, obj.object_version, dict(obj.extra))
+        manifest.add(entry)
+        added.append(entry)
+    return added
+
+
+def add_inventory(
+    manifest: Manifest, uri: str, report_uri: str, name: str | None, max_objects: int | None
+) -> BulkEntries:
+    """Add to ``manifest`` the objects at ``uri`` an inventory report lists (``Artifact.add_reference``
+    with ``inventory``): the report's rows become a sorted Parquet file of entries, batch by batch,
+    held by ``manifest``; returns its :class:`BulkEntries`. InvalidInputError past ``max_objects``."""
+    report = open_report(report_uri)
+    folder = manifest.bulk_dir()
+    dest = folder / f"inventory-{len(list(folder.glob('inventory-*')))}.parquet"
+    with inventory_batches(report, uri) as reader:
+        bulk = write_bulk(_inventory_entries(reader, uri, name), dest)
+    if max_objects is not None and bulk.count > max_objects:
+        raise InvalidInputError(
+            f"The inventory report lists {bulk.count} objects at {uri}, more than max_objects={max_objects}; "
+            "raise max_objects or reference a narrower prefix."
+        )
+    manifest.add_bulk(bulk)
+    return bulk
+
+
+def _same_object(listed: str, asked: str) -> bool:
+    """Whether a listed object is the one ``asked`` names (not an object below it); pins are ignored."""
+    return parse_location(listed).same_object(parse_location(asked))
+
+
+def join_path(prefix: str | None, relpath: str) -> str:
+    """``relpath`` below ``prefix`` (when given) as an entry path; InvalidInputError if it leaves the artifact."""
+    return check_entry_path(f"{prefix.rstrip('/')}/{relpath}" if prefix else relpath)
+
+
+class _ListingProgress(Progress):
+    """A listing's progress; past a million objects its label says an inventory report would be faster."""
+
+    def advance(self, n: int = 1) -> None:
+        if self.done < LARGE_LISTING <= self.done + n:
+            self.label += " (over a million objects: inventory= an inventory report is faster)"
+            if self._bar is not None:
+                self._bar.set_description(self.label, refresh=False)
+        super().advance(n)
+
+
+def _inventory_entries(reader: pa.RecordBatchReader, uri: str, name: str | None) -> Iterator[pa.RecordBatch]:
+    """Manifest batches (:data:`~shanty.manifest.MANIFEST_SCHEMA` columns) from a report's object batches;
+    a single object named exactly ``uri`` is named ``name`` (else its base name), as add_reference does."""
+    for batch in reader:
+        paths = batch.column("relpath")
+        if batch.num_rows == 1 and name and _same_object(batch.column("uri")[0].as_py(), uri):
+            paths = pa.array([name], pa.string())
+        elif name:
+            paths = pc.binary_join_element_wise(name.rstrip("/"), paths, "/")
+        yield pa.record_batch(
+            [
+                paths,
+                batch.column("digest"),
+                batch.column("size"),
+                batch.column("uri"),
+                batch.column("object_version"),
+                batch.column("extra"),
+            ],
+            names=["path", "digest", "size", "ref", "version", "extra"],
+        )
+
+
+def _listed_batches(
+    held: list[ObjectInfo], rest: Iterator[list[ObjectInfo]], name: str | None
+) -> Iterator[pa.RecordBatch]:
+    """Manifest batches (:data:`~shanty.manifest.MANIFEST_SCHEMA` columns) of the objects ``held`` then
+    those of ``rest``, :data:`LISTED_BATCH_ROWS` at a time; ``held`` is emptied as it goes, so only a
+    batch of objects is alive at once. Paths are checked by :func:`write_bulk`."""
+    prefix = f"{name.rstrip('/')}/" if name else ""
+    pending = held
+    for chunk in itertools.chain([[]], rest):
+        pending.extend(chunk)
+        del chunk
+        while len(pending) >= LISTED_BATCH_ROWS:
+            yield _objects_batch(pending[:LISTED_BATCH_ROWS], prefix)
+            del pending[:LISTED_BATCH_ROWS]
+    if pending:
+        yield _objects_batch(pending, prefix)
+        pending.clear()
+
+
+_QUOTE = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]  # json's own C quoting
+
+
+def _extra_json(extra: Any) -> str | None:
+    """``json.dumps(extra, sort_keys=True)`` (what the small path stores), about five times faster
+    for the usual all-text metadata, which is what a listing of millions spends its time on."""
+    if not extra:
+        return None
+    try:
+        return "{" + ", ".join([_QUOTE(k) + ": " + _QUOTE(v) for k, v in sorted(extra.items())]) + "}"
+    except TypeError:  # a key or value that is not text: json's own rules
+        return json.dumps(dict(extra), sort_keys=True)
+
+
+def _objects_batch(objects: list[ObjectInfo], prefix: str) -> pa.RecordBatch:
+    return pa.record_batch(
+        [
+            pa.array([prefix + o.relpath for o in objects], pa.string()),
+            pa.array([o.digest for o in objects], pa.string()),
+            pa.array([o.size for o in objects], pa.int64()),
+            pa.array([o.uri for o in objects], pa.string()),
+            pa.array([o.object_version for o in objects], pa.string()),
+            pa.array([_extra_json(o.extra) for o in objects], pa.string()),
+        ],
+        schema=MANIFEST_SCHEMA,
+    )
