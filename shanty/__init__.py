@@ -56,6 +56,7 @@ from .records import ArtifactInfo, RunInfo, VersionInfo
 from .registry import Registry, default_root
 from .run_history import RunView
 from .run_module import alert, define_metric, link_model, log_model, restore, save, unwatch, use_model, watch
+from .storage.in_place import RemoteFile
 from .tables.annotations import Classes
 from .tables.cells import Audio, Image, Media, Video
 from .tables.table import JoinedTable, Table
@@ -103,6 +104,7 @@ __all__ = [
     "QueryError",
     "QueryResult",
     "Registry",
+    "RemoteFile",
     "RowChange",
     "RowKind",
     "Run",

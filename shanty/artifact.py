@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+import shutil
 import tempfile
 import weakref
 from collections.abc import Iterator
@@ -12,18 +13,20 @@ from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
+from .artifact_reference import add_inventory, add_listing, join_path
 from .artifact_surface import DraftSurface, VersionSurface
 from .digests import b64_to_hex, md5_b64_file
 from .download import ArtifactFile, DownloadReport, download_manifest, files_not_in, folder_differences
 from .errors import ChangedObjectError, InvalidInputError, NotFoundError
-from .manifest import Manifest, ManifestEntry, check_entry_path
+from .manifest import BulkEntries, Manifest, ManifestEntry, check_entry_path
 from .names import alias_list, check_alias, check_name, check_tag
-from .progress import Progress, ProgressSink
+from .progress import ProgressSink
 from .records import RunInfo, VersionInfo
 from .registry import Registry
 from .storage import local_path as local_path_of
 from .storage import storage_for
-from .storage.location import parse_location, to_uri
+from .storage.in_place import RemoteFile
+from .storage.location import to_uri
 from .tables.json_codec import media_from_json, media_json_kind
 from .tables.packing import (
     JOINED_SUFFIX,
@@ -38,15 +41,6 @@ from .tables.table import JoinedTable, Table
 from .wandb_compat import ArtifactTTL
 
 __all__ = ["Artifact", "ArtifactVersion"]
-
-
-def _same_object(listed: str, asked: str) -> bool:
-    """Whether a listed object is the one ``asked`` names (not an object below it); pins are ignored."""
-    return parse_location(listed).same_object(parse_location(asked))
-
-
-def _join(prefix: str | None, relpath: str) -> str:
-    return check_entry_path(f"{prefix.rstrip('/')}/{relpath}" if prefix else relpath)
 
 
 def _ttl_seconds(ttl: Any) -> int | None:
@@ -105,29 +99,33 @@ class Artifact(DraftSurface):
         checksum: bool = True,
         max_objects: int | None = None,
         progress_sink: ProgressSink | None = None,
-    ) -> list[ManifestEntry]:
+        inventory: str | None = None,
+    ) -> list[ManifestEntry] | BulkEntries:
         """Track the object or every object under the prefix ``uri`` by reference.
 
         Nothing is copied. For a prefix, entries are named by their path below
         it (under ``name/`` when given); a single object is named ``name`` or
         its base name. Raises NotFoundError for an empty or missing location
         and InvalidInputError past ``max_objects`` (never a silent cut).
+        Returns the entries added; past 65,536 objects
+        (:data:`~shanty.artifact_reference.BULK_REFERENCE_OBJECTS`) the listing
+        is held as a sorted Parquet file instead, and its :class:`BulkEntries`
+        (count, total size, digest) is returned.
+
+        ``inventory`` is the URI of an S3 Inventory report (its ``manifest.json``)
+        or a GCS Storage Insights report (its ``*_manifest.json``), or the folder
+        holding it: the objects are then read from the report, not listed, and
+        held as Arrow / Parquet (no Python object per entry); the same entries a
+        listing makes, as of the report's date. Then a :class:`BulkEntries`
+        (count, total size, digest) is returned instead of the list.
         """
         self._check_draft()
         if max_objects is not None and max_objects < 1:
             raise InvalidInputError(f"max_objects must be at least 1, not {max_objects}.")
         uri = to_uri(uri)
-        storage = storage_for(uri)
-        with Progress(f"listing {uri}", None, progress_sink) as bar:
-            objects = storage.list_objects(uri, max_objects=max_objects, checksum=checksum, progress=bar)
-        single = len(objects) == 1 and _same_object(objects[0].uri, uri)
-        added = []
-        for obj in objects:
-            path = check_entry_path(name) if single and name else _join(name, obj.relpath)
-            entry = ManifestEntry(path, obj.digest, obj.size, obj.uri, obj.object_version, dict(obj.extra))
-            self.manifest.add(entry)
-            added.append(entry)
-        return added
+        if inventory is not None:
+            return add_inventory(self.manifest, uri, to_uri(inventory), name, max_objects)
+        return add_listing(self.manifest, uri, name, checksum=checksum, max_objects=max_objects, sink=progress_sink)
 
     def add_file(self, local_path: str | os.PathLike[str], name: str | None = None) -> ManifestEntry:
         """Add a local file by value: its bytes are copied into the registry when logged."""
@@ -152,14 +150,14 @@ class Artifact(DraftSurface):
             raise NotFoundError(f"No folder at {root}; check the path (use add_file for single files).")
         uri = to_uri(root)
         found = storage_for(uri).list_objects(uri, checksum=False)  # add_file hashes each file once
-        return [self.add_file(local_path_of(info.uri), _join(name, info.relpath)) for info in found]
+        return [self.add_file(local_path_of(info.uri), join_path(name, info.relpath)) for info in found]
 
     def get_entry(self, name: str) -> ManifestEntry:
         """The entry at path ``name``."""
-        try:
-            return self.manifest.entries[name]
-        except KeyError:
-            raise NotFoundError(f"The artifact {self.name} has no entry {name!r}.") from None
+        found = self.manifest.get(name)
+        if found is None:
+            raise NotFoundError(f"The artifact {self.name} has no entry {name!r}.")
+        return found
 
     @contextmanager
     def new_file(self, name: str, mode: str = "x", encoding: str | None = None) -> Iterator[IO[Any]]:
@@ -170,7 +168,7 @@ class Artifact(DraftSurface):
         path = check_entry_path(name)
         if mode not in ("x", "w", "xb", "wb"):
             raise InvalidInputError(f"new_file opens files to write: mode 'w' or 'wb', not {mode!r}.")
-        if path in self.manifest.entries:
+        if self.manifest.get(path) is not None:
             raise InvalidInputError(f"The artifact {self.name} already has a file {path!r}; remove it first.")
         folder = Path(tempfile.mkdtemp(prefix="shanty-new-file-"))
         local = folder / Path(path).name
@@ -183,10 +181,10 @@ class Artifact(DraftSurface):
         self._check_draft()
         path = item.path if isinstance(item, ManifestEntry) else str(item)
         candidates = [path, f"{path}{TABLE_SUFFIX}", f"{path}{JOINED_SUFFIX}"]
-        found = next((p for p in candidates if p in self.manifest.entries), None)
+        found = next((p for p in candidates if self.manifest.get(p) is not None), None)
         if found is None:
             raise NotFoundError(f"The artifact {self.name} has no file {path!r} to remove.")
-        del self.manifest.entries[found]
+        self.manifest.remove(found)
         self._local_files.pop(found, None)
         self._blobs.pop(found, None)
         self._table_media.discard(found)
@@ -242,13 +240,19 @@ class Artifact(DraftSurface):
         if local_path_of(registry.uri()) is None:
             self._copy_table_media()
         for path, local in self._local_files.items():
-            registry.put_object(local, b64_to_hex(self.manifest.entries[path].digest))
+            registry.put_object(local, b64_to_hex(self._entry(path).digest))
         for path, data in self._blobs.items():
-            registry.put_object(data, b64_to_hex(self.manifest.entries[path].digest))
+            registry.put_object(data, b64_to_hex(self._entry(path).digest))
+
+    def _entry(self, path: str) -> ManifestEntry:
+        """The entry this draft added at ``path`` (looked up, so bulk entries stay in their files)."""
+        entry = self.manifest.get(path)
+        assert entry is not None, path  # local files and blobs are entries by construction
+        return entry
 
     def _copy_table_media(self) -> None:
         for path in sorted(self._table_media):
-            entry = self.manifest.entries.get(path)
+            entry = self.manifest.get(path)
             if entry is None or entry.ref is None:
                 continue
             local = local_path_of(entry.ref)
@@ -323,12 +327,23 @@ class ArtifactVersion(VersionSurface):
         """A local Parquet file of this version's manifest (columns path, digest, size, ref, version, extra)."""
         return self._registry.manifest_file(self.info)
 
+    def manifest_source(self) -> Path | RemoteFile:
+        """This version's manifest for ``run_query``: a local file, or the object in a bucket read in place."""
+        return self._registry.manifest_source(self.info)
+
     def new_draft(self) -> Artifact:
         """W&B's ``new_draft``: a draft of the same name, type, description, metadata and files, to change
         (``add_file``, ``remove``...) and log as a new version."""
         draft = Artifact(self.info.artifact, self.type, self.description, copy.deepcopy(self.metadata))
-        for entry in self.manifest:
-            draft.manifest.add(entry)
+        manifest = self.manifest
+        held = manifest.bulk_file()  # a large version's manifest file: copied, not read into entries
+        if held is None:
+            for entry in manifest:
+                draft.manifest.add(entry)
+        else:
+            mine = draft.manifest.bulk_dir() / "from-version.parquet"
+            shutil.copyfile(held, mine)
+            draft.manifest.add_bulk(BulkEntries(mine, len(manifest), manifest.total_size, manifest.digest))
         return draft
 
     def get_entry(self, name: str) -> ArtifactFile:
@@ -342,8 +357,9 @@ class ArtifactVersion(VersionSurface):
 
     def files(self, names: list[str] | None = None, per_page: int = 50) -> list[ArtifactFile]:
         """Its files, by path (only ``names`` when given; ``per_page`` is W&B's and has no effect)."""
-        wanted = sorted(self.manifest.entries) if names is None else list(names)
-        return [self.get_entry(name) for name in wanted]
+        if names is None:  # read in path order a batch at a time, not looked up one by one
+            return [ArtifactFile(e, self._registry) for batch in self.manifest.entry_batches() for e in batch]
+        return [self.get_entry(name) for name in names]
 
     def verify(self, root: str | os.PathLike[str] | None = None) -> None:
         """W&B's ``verify``: the download folder (default as :meth:`download`) holds exactly this version's
@@ -392,8 +408,13 @@ class ArtifactVersion(VersionSurface):
         return sorted(p.removesuffix(JOINED_SUFFIX) for p in self.manifest.entries if p.endswith(JOINED_SUFFIX))
 
     def table_file(self, name: str) -> Path:
-        """A local Parquet file of table ``name`` (for the query engine)."""
+        """A local Parquet file of table ``name`` (a bucket registry's is downloaded into the cache first)."""
         return self._registry.entry_file(find_table_entry(self.manifest, name, self.qualified_name))
+
+    def table_source(self, name: str) -> Path | RemoteFile:
+        """Table ``name`` for the query engine (``run_query``, ``read_schema``...): a local file, or the
+        object in a bucket registry read in place (only the footer and the row groups a query needs)."""
+        return self._registry.entry_query_source(find_table_entry(self.manifest, name, self.qualified_name))
 
     def download(
         self,

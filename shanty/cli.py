@@ -8,6 +8,7 @@ The registry root is ``--registry``, else ``$SHANTY_ROOT``, else ``~/.shanty``.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -50,7 +51,13 @@ def cmd_ref_add(args: argparse.Namespace) -> None:
         check_alias(alias)
     artifact = Artifact(args.name, type=args.type, description=args.note)
     for uri in args.uri:
-        artifact.add_reference(uri, name=args.entry_name, checksum=not args.no_checksum, max_objects=args.max_objects)
+        artifact.add_reference(
+            uri,
+            name=args.entry_name,
+            checksum=not args.no_checksum,
+            max_objects=args.max_objects,
+            inventory=args.inventory,
+        )
     with api.Run(project=args.project, job_type=args.job_type, root=args.registry) as run:
         before = {v.digest for v in _safe_versions(run.registry, args.project, args.name)}
         logged = run.log_artifact(artifact, aliases=args.alias)
@@ -96,10 +103,9 @@ def cmd_versions(args: argparse.Namespace) -> None:
 
 
 def cmd_files(args: argparse.Namespace) -> None:
-    entries = list(_version(args, args.ref).manifest)
-    if args.search:
-        entries = [e for e in entries if args.search.lower() in e.path.lower()]
-    entries = entries[: args.limit] if args.limit else entries
+    # A generator: a large stored manifest is read a batch at a time, and only until --limit is reached.
+    found = (e for e in _version(args, args.ref).manifest if not args.search or args.search.lower() in e.path.lower())
+    entries = list(itertools.islice(found, args.limit) if args.limit else found)
     if args.json:
         print(json.dumps([entry_to_json(e) for e in entries], indent=2))
         return
@@ -213,6 +219,21 @@ def cmd_demo(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_access(args: argparse.Namespace) -> None:
+    from .access import load_policy, update_policy
+
+    if args.access_command != "show":
+        mode = "write" if args.write else "read"
+        allow = args.access_command == "grant"
+        update_policy(args.registry, lambda policy: policy.changed(args.project, args.user, mode, allow=allow))
+    policy = load_policy(args.registry)
+    if policy is None:
+        print("no access policy: every project is open to everyone")
+        return
+    rows = [[p, ", ".join(sorted(g.read)) or "-", ", ".join(sorted(g.write)) or "-"] for p, g in policy.grants.items()]
+    print(_table(sorted(rows), ["project", "read", "write"]))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shanty", description="Version media in buckets by reference; list, diff and download versions."
@@ -243,6 +264,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--job-type", default="cli", help="job type recorded for lineage (default: cli)")
     p.add_argument("--entry-name", help="path prefix for the entries (or the name of a single object)")
     p.add_argument("--max-objects", type=int, help="fail if more objects than this are found")
+    p.add_argument(
+        "--inventory",
+        metavar="REPORT",
+        help="read the objects from this S3 Inventory / GCS inventory report (manifest.json or its folder) "
+        "instead of listing the bucket; much faster past a million objects",
+    )
     p.add_argument(
         "--no-checksum",
         action="store_true",
@@ -310,6 +337,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--project", required=True)
     p.add_argument("--name", help="artifact name (default: the folder's name); runs keep their W&B names")
     p.add_argument("--type", help="artifact type, needed for an artifact folder (e.g. dataset)")
+
+    access = sub.add_parser("access", help="who may see which project in the dashboard").add_subparsers(
+        dest="access_command", required=True, metavar="ACTION"
+    )
+    for name, help in (("grant", "Let a user read (or --write) a project."), ("revoke", "Take that away again.")):
+        p = add(name, cmd_access, help, access)
+        p.add_argument("project", help="project name, or * for every project without its own grant")
+        p.add_argument("user", help="e-mail or OIDC subject, or * for every signed-in user")
+        p.add_argument("--write", action="store_true", help="write access (granting it also grants read)")
+    add("show", cmd_access, "Print the access policy.", access)
 
     p = add("demo", cmd_demo, "Build the demo workspace (synthesised whale songs, tables, versions) into the registry.")
     p.add_argument(

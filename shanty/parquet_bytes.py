@@ -12,10 +12,16 @@ from .errors import MalformedError
 __all__ = ["read_parquet_bytes", "write_parquet_bytes"]
 
 
+# Rows per row group. A page read in place (shanty.storage.in_place) fetches whole row groups of the shown
+# columns: 2^19 rows keeps a filtered first page of a 10M-row table under 10% of the file (measured by
+# bench/bench_query_in_place.py: 8.2% against 13.5% at pyarrow's default 2^20), and costs little locally.
+ROW_GROUP_ROWS = 1 << 19
+
+
 def write_parquet_bytes(table: pa.Table) -> bytes:
-    """``table`` as zstd-compressed Parquet bytes."""
+    """``table`` as zstd-compressed Parquet bytes, in row groups of :data:`ROW_GROUP_ROWS` rows."""
     sink = io.BytesIO()
-    pq.write_table(table, sink, compression="zstd")
+    pq.write_table(table, sink, compression="zstd", row_group_size=ROW_GROUP_ROWS)
     return sink.getvalue()
 
 

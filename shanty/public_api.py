@@ -10,11 +10,12 @@ from typing import Any
 
 from .artifact import ArtifactVersion
 from .artifact_collection import ArtifactCollection, ArtifactType, require_type
+from .diff.manifest_files import ManifestDiff, collect_changes, diff_manifest_files
 from .diff.manifests import Diff, diff_manifests
 from .errors import InvalidInputError, NotFoundError
 from .names import check_name, parse_artifact_ref
 from .records import ArtifactInfo, RunInfo
-from .registry import Registry, now_iso
+from .registry import LAZY_MANIFEST_ENTRIES, Registry, now_iso
 from .run_filters import check_filters, matches, run_document, sort_key
 from .run_history import RunView, run_views
 
@@ -237,7 +238,20 @@ class Api:
         return RunView(self.registry, found)
 
     def diff(self, old: str | ArtifactVersion, new: str | ArtifactVersion) -> Diff:
-        """Diff two versions given as references or ArtifactVersion objects."""
-        a = old if isinstance(old, ArtifactVersion) else self.artifact(old)
-        b = new if isinstance(new, ArtifactVersion) else self.artifact(new)
+        """Diff two versions given as references or ArtifactVersion objects. Past
+        :data:`~shanty.registry.LAZY_MANIFEST_ENTRIES` entries on either side the manifests are diffed
+        in DuckDB (same answer), not loaded; :meth:`diff_pages` then avoids holding every change."""
+        a, b = self._version_of(old), self._version_of(new)
+        if max(a.file_count, b.file_count) > LAZY_MANIFEST_ENTRIES:
+            return collect_changes(self.diff_pages(a, b))
         return diff_manifests(a.manifest, b.manifest)
+
+    def diff_pages(self, old: str | ArtifactVersion, new: str | ArtifactVersion) -> ManifestDiff:
+        """The diff of two versions computed in DuckDB over their manifest files: its ``summary`` and
+        ``changes(kinds, path_contains, page, page_size)`` a page at a time (see
+        :class:`~shanty.diff.manifest_files.ManifestDiff`); for versions of millions of files."""
+        a, b = self._version_of(old), self._version_of(new)
+        return diff_manifest_files(a.manifest_file(), b.manifest_file())
+
+    def _version_of(self, version: str | ArtifactVersion) -> ArtifactVersion:
+        return version if isinstance(version, ArtifactVersion) else self.artifact(version)

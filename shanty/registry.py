@@ -25,6 +25,8 @@ import json
 import os
 import random
 import re
+import shutil
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -42,9 +44,12 @@ from .records import ArtifactInfo, RunInfo, VersionInfo
 from .settings import settings
 from .storage import Storage, local_path, storage_for
 from .storage.cache import cached_file
+from .storage.in_place import RemoteFile, scan_source
 from .storage.location import join_uri, to_uri
 
-__all__ = ["Registry", "default_root", "now_iso"]
+__all__ = ["LAZY_MANIFEST_ENTRIES", "Registry", "default_root", "now_iso"]
+
+LAZY_MANIFEST_ENTRIES = 100_000  # a stored manifest larger than this is read from its file on demand
 
 _SEQ = re.compile(r"^(\d{10})\.json$")
 MAX_APPEND_ATTEMPTS = 200
@@ -180,10 +185,16 @@ class Registry:
         return self.version(ref.project, ref.name, index)
 
     def manifest(self, version: VersionInfo) -> Manifest:
-        """The manifest of a version (cached: manifests are immutable)."""
+        """The manifest of a version (cached: manifests are immutable). Past :data:`LAZY_MANIFEST_ENTRIES`
+        entries it is :meth:`Manifest.stored`: backed by the Parquet file (a local registry's own, else a
+        cached copy), with no Python object per entry until one is asked for."""
         key = self.uri(version.manifest_key)
         if key not in self._manifests:
-            self._manifests[key] = Manifest.from_parquet_bytes(self.storage.read_bytes(key), where=key)
+            if version.file_count > LAZY_MANIFEST_ENTRIES:
+                file = self.manifest_file(version)
+                self._manifests[key] = Manifest.stored(file, version.file_count, version.total_size, version.digest)
+            else:
+                self._manifests[key] = Manifest.from_parquet_bytes(self.storage.read_bytes(key), where=key)
         return self._manifests[key]
 
     def manifest_file(self, version: VersionInfo) -> Path:
@@ -194,6 +205,12 @@ class Registry:
         """
         uri = self.uri(version.manifest_key)
         return local_path(uri) or cached_file(uri)
+
+    def manifest_source(self, version: VersionInfo) -> Path | RemoteFile:
+        """The version's manifest for the query engine: a local registry's own file, a cached copy, else the
+        object read in place (see :func:`shanty.storage.in_place.scan_source`)."""
+        uri = self.uri(version.manifest_key)
+        return local_path(uri) or scan_source(uri, None)
 
     # --- writing -------------------------------------------------------------
     def _append(
@@ -234,10 +251,33 @@ class Registry:
 
     def put_manifest(self, manifest: Manifest) -> str:
         """Store a manifest (content-addressed, so idempotent); returns its key."""
+        bulk = manifest.bulk_file()  # a large manifest (inventory entries) is a Parquet file already
+        if bulk is not None:
+            return self._put_manifest_file(bulk)
         data = manifest.to_parquet_bytes()
         key = f"manifests/{hashlib.sha256(data).hexdigest()}.parquet"
         if not self.storage.exists(self.uri(key)):
             self.storage.write_bytes(self.uri(key), data)
+        return key
+
+    def _put_manifest_file(self, path: Path) -> str:
+        """:meth:`put_manifest` for a manifest written as a Parquet file: hashed as it is read, never
+        turned into entries (its bytes are read once for the upload)."""
+        sha = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                sha.update(chunk)
+        key = f"manifests/{sha.hexdigest()}.parquet"
+        if self.storage.exists(self.uri(key)):
+            return key
+        target = local_path(self.uri(key))
+        if target is None:
+            self.storage.write_bytes(self.uri(key), path.read_bytes())
+        else:  # a local registry: copied, so a file of millions of entries is never held in memory
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            shutil.copyfile(path, temp)
+            os.replace(temp, target)  # atomic: readers see no file or the whole one
         return key
 
     def commit_version(
@@ -415,6 +455,15 @@ class Registry:
                 f"The stored copy of {entry.path} is missing from the registry ({path}); the registry is damaged."
             )
         return path
+
+    def entry_query_source(self, entry: ManifestEntry) -> Path | RemoteFile:
+        """What the query engine reads for a table entry: a local registry's own copy, a cached copy, else
+        the object read in place at its recorded version, without downloading it (see
+        :func:`shanty.storage.in_place.scan_source`, which falls back to :meth:`entry_file`'s copy)."""
+        uri, version = self.entry_source(entry)
+        if entry.ref is None and local_path(uri) is not None:
+            return self.entry_file(entry)
+        return scan_source(uri, version, size=entry.size, digest=entry.digest, extra=entry.extra)
 
     def put_object(self, path: Path | bytes, md5_hex: str) -> None:
         """Copy a local file (or bytes) into the content-addressed object store (once)."""

@@ -23,13 +23,14 @@ LAYERS = [
     {"errors", "settings", "progress", "names", "digests", "records", "parquet_bytes", "formatting", "jsonfile"},
     {"run_filters", "wandb_compat"},
     {"storage"},
-    {"manifest"},
+    {"manifest", "manifest_rows"},
     {"artifact_log"},
     {"registry"},
+    {"access"},
     {"tables"},
     {"query"},
     {"diff", "download"},
-    {"artifact", "artifact_collection", "artifact_surface"},
+    {"artifact", "artifact_collection", "artifact_reference", "artifact_surface"},
     {"media", "api", "run_history", "run_log", "run_values", "run_metrics", "run_files", "run_surface", "public_api"},
     {"wandb_import", "demo", "run_module"},
     {"cli"},
@@ -163,7 +164,7 @@ def test_views_use_the_public_library_and_the_dashboard_widgets(path: Path) -> N
     assert found == []
 
 
-OPTIONAL = ("streamlit", "starlette", "av", "PIL", "boto3", "botocore", "google", "urllib3")
+OPTIONAL = ("streamlit", "starlette", "av", "PIL", "boto3", "botocore", "google", "urllib3", "fsspec")
 BARE_LIBRARY_SCRIPT = """
 import sys
 

@@ -122,7 +122,7 @@ query = Query(
     page=requested_page("files_page"),
     page_size=FILES_PAGE_SIZE,
 )
-files = {"manifest": version.manifest_file()}
+files = {"manifest": version.manifest_source()}  # scanned in place in a bucket registry
 result = run_query(query, files)
 if fit_page("files_page", result.page_count) != query.page:
     result = run_query(dataclasses.replace(query, page=st.session_state["files_page"]), files)

@@ -46,7 +46,7 @@ with st.expander("Column summaries (of the rows the filters keep)"):
     # Computed on request: charts would otherwise load with (and delay) the first view of the table.
     rows_only = Query(filters=query.filters, match=query.match, expression=query.expression)
     summaries = (
-        _summaries(str(path), Path(path).stat().st_mtime, rows_only.to_url_token())
+        _summaries(str(path), Path(path).stat().st_mtime if isinstance(path, Path) else 0.0, rows_only.to_url_token())
         if st.toggle("Compute column summaries", key="summaries")
         else []
     )

@@ -19,10 +19,11 @@ from pathlib import Path
 
 import streamlit as st
 
+from dashboard.auth import visible_projects
 from dashboard.widgets.deeplink import clear_note, link_broken, link_value, note, remember, shared
 from dashboard.widgets.later import keyed
 from dashboard.widgets.plain import plain
-from shanty import Api, ArtifactVersion, TableSchema, read_schema
+from shanty import Api, ArtifactVersion, RemoteFile, TableSchema, read_schema
 
 __all__ = [
     "Catalog",
@@ -61,9 +62,26 @@ class Catalog:
         return [r for r in holding if not self.joined[r]] + [r for r in holding if self.joined[r]]
 
 
-@st.cache_data(ttl=SCAN_SECONDS, show_spinner=False)
 def catalog(root: str) -> Catalog:
-    """A :class:`Catalog` of the registry at ``root`` (one manifest read per artifact, cached)."""
+    """A :class:`Catalog` of the registry at ``root`` (one manifest read per artifact, cached), holding only
+    the projects this session's viewer may read (:func:`dashboard.auth.visible_projects`)."""
+    found = _scan(root)
+    projects = {ref.split("/", 1)[0] for ref in found.refs}
+    visible = set(visible_projects(root, sorted(projects)))
+    if visible == projects:
+        return found
+    refs = tuple(r for r in found.refs if r.split("/", 1)[0] in visible)
+    return Catalog(
+        refs,
+        {r: found.version_counts[r] for r in refs},
+        {r: found.tables[r] for r in refs},
+        {r: found.joined[r] for r in refs},
+    )
+
+
+@st.cache_data(ttl=SCAN_SECONDS, show_spinner=False)
+def _scan(root: str) -> Catalog:
+    # The whole registry, shared by every session; catalog() filters it per viewer.
     api = Api(root)
     refs, counts, tables, joined = [], {}, {}, {}
     for info in api.recent_artifacts():
@@ -83,7 +101,7 @@ def saved_joins(root: str) -> list[str]:
 
 def forget_registry_scans() -> None:
     """Drop the cached scans, after this session logged something they must show at once."""
-    catalog.clear()
+    _scan.clear()
 
 
 def _shown(values: Sequence[str], limit: int = 12) -> str:
@@ -144,7 +162,7 @@ def select(
 def pick_project(api: Api, key: str = "project", default: str | None = None) -> str | None:
     """The project selectbox (default: the shared one, else ``default``, else the most recently changed);
     None, with nothing drawn, when the registry has no project."""
-    projects = api.projects()
+    projects = visible_projects(api.root, api.projects())
     if not projects:
         return None
     recent = catalog(api.root).refs
@@ -229,13 +247,14 @@ def pick_table(
     default: tuple[str, str | None, str | None] | None = None,
     *,
     stacked: bool = False,
-) -> tuple[ArtifactVersion, str, Path] | None:
+) -> tuple[ArtifactVersion, str, Path | RemoteFile] | None:
     """Artifact, version and table selectboxes (URL keys ``<prefix>artifact``, ``<prefix>version``,
     ``<prefix>table``); ``default`` is (artifact ref, version or None for the latest, table or None).
 
     Without a default: the shared selection when its artifact holds a table,
     else the most recently changed artifact that does. Returns (version,
-    table name, local Parquet file), or None after saying why nothing can be shown. ``stacked`` puts the
+    table name, what the query engine reads: a local Parquet file, or a bucket registry's object read in
+    place), or None after saying why nothing can be shown. ``stacked`` puts the
     three boxes under each other (for the sidebar) instead of on one line.
     """
     refs = catalog(api.root).with_tables()
@@ -281,7 +300,7 @@ def pick_table(
                 project=version.project, artifact=version.source_name, version=version.version, table=value
             ),
         )
-    return version, name, version.table_file(name)
+    return version, name, version.table_source(name)
 
 
 Side = tuple[str, str | None, str | None]  # (artifact ref, version or None for the latest, table or None)
@@ -305,7 +324,7 @@ def _selected_table(found: Catalog) -> Side | None:
 
 
 def _plain_columns(api: Api, ref: str, version: str | None, table: str) -> set[str]:
-    schema = read_schema(api.artifact(f"{ref}:{version or 'latest'}").table_file(table))
+    schema = read_schema(api.artifact(f"{ref}:{version or 'latest'}").table_source(table))
     return {c for c in schema.columns if c not in schema.media}
 
 
@@ -349,7 +368,11 @@ def pick_two_tables(
     defaults: tuple[tuple[str, str | None, str | None], tuple[str, str | None, str | None]] | None = None,
     *,
     stacked: bool = False,
-) -> tuple[tuple[ArtifactVersion, str, Path, TableSchema], tuple[ArtifactVersion, str, Path, TableSchema], list[str]]:
+) -> tuple[
+    tuple[ArtifactVersion, str, Path | RemoteFile, TableSchema],
+    tuple[ArtifactVersion, str, Path | RemoteFile, TableSchema],
+    list[str],
+]:
     """Two table pickers side by side (``stacked``: one under the other, for the sidebar), ``sides`` =
     ((URL prefix, title), ...), ``defaults`` one (artifact ref, version, table) each; stops the page
     unless both are chosen.

@@ -10,7 +10,10 @@ Also here, so that the query engine and the diffs do these one way:
 
 * :func:`table_stamp`: the path to give DuckDB for a file, plus what
   identifies its version (caches are keyed by it, so a rewritten file is
-  never served stale);
+  never served stale); a source is a local file or a
+  :class:`~shanty.storage.in_place.RemoteFile` (an object version in a
+  bucket, which DuckDB reads in place through the file system that
+  :mod:`shanty.storage.in_place` registers on the shared database);
 * :func:`read_schema`: a table file's columns and media columns;
 * :class:`LRU` and :func:`clear_caches`;
 * :func:`numbered_rows`: a Parquet file with each row's number in the file;
@@ -25,7 +28,7 @@ import os
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Collection, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import MappingProxyType
@@ -35,11 +38,13 @@ import duckdb
 
 from ..errors import InvalidInputError, MalformedError, NotFoundError, QueryError
 from ..settings import settings
+from ..storage.in_place import RemoteFile, duckdb_filesystem, read_failure, remote_file_at
 from ..tables.schema import METADATA_KEY, parse_table_metadata
 from .spec import TableSchema
 
 __all__ = [
     "LRU",
+    "Source",
     "Stamp",
     "clear_caches",
     "connection",
@@ -47,10 +52,12 @@ __all__ = [
     "first_line",
     "numbered_rows",
     "read_schema",
+    "remote_reads",
     "table_stamp",
 ]
 
 Stamp = tuple[str, int, int]  # (path to give DuckDB, mtime in ns, size): see table_stamp
+Source = str | os.PathLike[str] | RemoteFile  # a table the engine reads: a local file or an object read in place
 _GLOB_CHARS = set("*?[{")
 _CACHE_SIZE = 256
 _SHARED: list[LRU] = []  # the caches clear_caches() empties
@@ -74,16 +81,32 @@ class _Database:
         self._lock = threading.Lock()
         self._connection: duckdb.DuckDBPyConnection | None = None
         self._pid = 0
+        self._remote = False  # whether the connection can open RemoteFile paths
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        # Call with the lock held.
+        if self._connection is None or self._pid != os.getpid():  # a forked child needs its own
+            connection = duckdb.connect(":memory:", config=_config())
+            # Timestamps print and compare in UTC whatever the host's zone (ICU ships in the wheel).
+            with suppress(duckdb.Error):
+                connection.execute("SET GLOBAL TimeZone = 'UTC'")
+            self._connection, self._pid, self._remote = connection, os.getpid(), False
+        return self._connection
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
-            if self._connection is None or self._pid != os.getpid():  # a forked child needs its own
-                connection = duckdb.connect(":memory:", config=_config())
-                # Timestamps print and compare in UTC whatever the host's zone (ICU ships in the wheel).
-                with suppress(duckdb.Error):
-                    connection.execute("SET GLOBAL TimeZone = 'UTC'")
-                self._connection, self._pid = connection, os.getpid()
-            return self._connection.cursor()
+            return self._open().cursor()
+
+    def read_remote_files(self) -> None:
+        """Register the file system of objects read in place (once, when the first one is queried: local
+        tables need neither it nor fsspec)."""
+        with self._lock:
+            connection = self._open()
+            if not self._remote:
+                remote = duckdb_filesystem()
+                if remote is not None:
+                    connection.register_filesystem(remote)
+                self._remote = True
 
 
 _DATABASE = _Database()
@@ -169,11 +192,17 @@ def _plain_path(resolved: str) -> str:
     return str(link)
 
 
-def table_stamp(path: str | os.PathLike[str]) -> Stamp:
+def table_stamp(path: Source) -> Stamp:
     """(path to give DuckDB, mtime in ns, size) of an existing table file; NotFoundError otherwise.
 
-    The path is absolute, or a link to it when the real name would read as a glob.
+    The path is absolute, or a link to it when the real name would read as a glob. A
+    :class:`~shanty.storage.in_place.RemoteFile` (or its :attr:`~shanty.storage.in_place.RemoteFile.path`)
+    gives its own name, which already names one object version, mtime 0 and its recorded size.
     """
+    remote = path if isinstance(path, RemoteFile) else remote_file_at(path)
+    if remote is not None:
+        _DATABASE.read_remote_files()
+        return remote.path, 0, remote.size
     resolved = Path(path).expanduser().resolve()
     try:
         stat = resolved.stat()
@@ -182,6 +211,19 @@ def table_stamp(path: str | os.PathLike[str]) -> Stamp:
     if not resolved.is_file():
         raise NotFoundError(f"{str(path)!r} is not a file; give the path of a table's Parquet file.")
     return _plain_path(str(resolved)), stat.st_mtime_ns, stat.st_size
+
+
+@contextmanager
+def remote_reads(paths: Iterable[object]) -> Iterator[None]:
+    """Around DuckDB statements reading ``paths``: a failed read of an object in a bucket (its version gone,
+    the store down) raises the store's own one-sentence error instead of DuckDB's traceback."""
+    try:
+        yield
+    except duckdb.Error as exc:
+        failure = read_failure(paths)
+        if failure is not None:
+            raise failure from exc
+        raise
 
 
 def check_patterns(cursor: duckdb.DuckDBPyConnection, patterns: Collection[str]) -> None:
@@ -202,8 +244,9 @@ def first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def read_schema(path: str | os.PathLike[str]) -> TableSchema:
-    """Columns (name -> DuckDB type, in file order) and media columns of the table at ``path``.
+def read_schema(path: Source) -> TableSchema:
+    """Columns (name -> DuckDB type, in file order) and media columns of the table at ``path`` (a
+    :data:`Source`: an object in a bucket is read in place, its footer only).
 
     The media map comes from the ``shanty.table`` Parquet metadata; a plain
     Parquet file without it is a table with no media columns. Cached per
@@ -214,15 +257,20 @@ def read_schema(path: str | os.PathLike[str]) -> TableSchema:
     cached = _SCHEMAS.get(stamp)
     if cached is not None:
         return cached
+    remote = remote_file_at(stamp[0])
+    shown = remote.uri if remote is not None else str(path)
     with connection() as cursor:
         try:
             described = cursor.execute("DESCRIBE SELECT * FROM read_parquet($1)", [stamp[0]]).fetchall()
             metadata = cursor.execute("SELECT key, value FROM parquet_kv_metadata($1)", [stamp[0]]).fetchall()
         except duckdb.Error as exc:
-            raise MalformedError(f"{str(path)!r} is not a readable Parquet table ({first_line(exc)}).") from None
+            failure = read_failure([stamp[0]])  # the store's own sentence, for an object read in place
+            if failure is not None:
+                raise failure from None
+            raise MalformedError(f"{shown!r} is not a readable Parquet table ({first_line(exc)}).") from None
     columns = {row[0]: row[1] for row in described}
     raw = next((value for key, value in metadata if key == METADATA_KEY), None)
-    schema = TableSchema(MappingProxyType(columns), MappingProxyType(_media_map(raw, columns, str(path))))
+    schema = TableSchema(MappingProxyType(columns), MappingProxyType(_media_map(raw, columns, shown)))
     _SCHEMAS.put(stamp, schema)
     return schema
 

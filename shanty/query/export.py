@@ -11,6 +11,7 @@ import csv
 import dataclasses
 import os
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import pyarrow.parquet as pq
 
 from ..errors import InvalidInputError
 from ..progress import Progress, ProgressSink
+from .database import Source
 from .paging import MAX_PAGE_SIZE
 from .run import result_schema, run_query
 from .spec import Query
@@ -76,7 +78,7 @@ class _ParquetSink:
 
 def export_query(
     spec: Query,
-    sources: dict[str, str | os.PathLike[str]],
+    sources: Mapping[str, Source],
     target: str | os.PathLike[str],
     format: str = "csv",
     progress_sink: ProgressSink | None = None,

@@ -10,7 +10,6 @@ schemas (:func:`read_schema`). Column profiles are
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +19,17 @@ import pyarrow as pa
 
 from ..errors import MalformedError, QueryError
 from .compile import QueryPlan, plan_query
-from .database import Stamp, check_patterns, connection, fetch_page, first_line, read_schema, table_stamp
+from .database import (
+    Source,
+    Stamp,
+    check_patterns,
+    connection,
+    fetch_page,
+    first_line,
+    read_schema,
+    remote_reads,
+    table_stamp,
+)
 from .paging import page_count
 from .spec import Query
 from .sql import bind_sources, unknown_column
@@ -57,7 +66,7 @@ class QueryResult:
     sources: Mapping[str, str]
 
 
-def _plan(spec: Query, sources: Mapping[str, str | os.PathLike[str]]) -> tuple[dict[str, Stamp], QueryPlan]:
+def _plan(spec: Query, sources: Mapping[str, Source]) -> tuple[dict[str, Stamp], QueryPlan]:
     """The stamps of the tables ``spec`` reads (main table, and the joined one) and its compiled plan."""
     if not isinstance(spec, Query):
         raise QueryError(f"Expected a Query, not {type(spec).__name__}.")
@@ -73,12 +82,12 @@ def _plan(spec: Query, sources: Mapping[str, str | os.PathLike[str]]) -> tuple[d
     return stamps, plan_query(spec, {name: read_schema(stamps[name][0]) for name in used})
 
 
-def result_schema(spec: Query, sources: Mapping[str, str | os.PathLike[str]]) -> pa.Schema:
+def result_schema(spec: Query, sources: Mapping[str, Source]) -> pa.Schema:
     """The Arrow schema of ``spec``'s result columns (exact types, whatever the rows hold) without
     reading any row; raises what :func:`run_query` raises."""
     stamps, plan = _plan(spec, sources)
     params = bind_sources(plan.page.params, {name: stamp[0] for name, stamp in stamps.items()})
-    with connection() as cursor:
+    with connection() as cursor, remote_reads(params):
         try:
             relation = cursor.sql(f"SELECT * FROM ({plan.page.sql}) LIMIT 0", params=params)
             # DuckDB 2 renamed a relation's arrow() to to_arrow_table(); accept either.
@@ -87,8 +96,9 @@ def result_schema(spec: Query, sources: Mapping[str, str | os.PathLike[str]]) ->
             raise MalformedError(f"Could not read the table files ({first_line(exc)}).") from None
 
 
-def run_query(spec: Query, sources: Mapping[str, str | os.PathLike[str]]) -> QueryResult:
-    """Run ``spec`` over ``sources`` (table name -> Parquet path; the first is the main table).
+def run_query(spec: Query, sources: Mapping[str, Source]) -> QueryResult:
+    """Run ``spec`` over ``sources`` (table name -> Parquet file, or a
+    :class:`~shanty.storage.in_place.RemoteFile` read in place; the first is the main table).
 
     The page is fetched first; the total comes from a separate count query
     (skipped when the page is short, hence the last), cached per file version
@@ -99,7 +109,7 @@ def run_query(spec: Query, sources: Mapping[str, str | os.PathLike[str]]) -> Que
     paths = {name: stamp[0] for name, stamp in stamps.items()}
     page_params = bind_sources(plan.page.params, paths)
     count_params = bind_sources(plan.count.params, paths)
-    with connection() as cursor:
+    with connection() as cursor, remote_reads(page_params):
         check_patterns(cursor, plan.patterns)
         try:
             fetched, total = fetch_page(

@@ -8,7 +8,6 @@ pandas; columns are classified by :func:`~shanty.query.kinds.kind_of_type`.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +16,7 @@ import duckdb
 
 from ..errors import QueryError
 from .compile import compile_rows
-from .database import check_patterns, connection, read_schema, table_stamp
+from .database import Source, check_patterns, connection, read_schema, remote_reads, table_stamp
 from .kinds import INTEGER_TYPES, kind_of_type
 from .relation import relation_schema
 from .spec import Query
@@ -85,7 +84,7 @@ def _rows(path: str, schema: Any, where: Query | None) -> tuple[_Rows, tuple[str
 
 
 def column_summaries(
-    source_path: str | os.PathLike[str], *, where: Query | None = None, top_values: int = 10, bins: int = 20
+    source_path: Source, *, where: Query | None = None, top_values: int = 10, bins: int = 20
 ) -> list[ColumnSummary]:
     """Profile every column of the table at ``source_path`` in three DuckDB steps.
 
@@ -111,7 +110,7 @@ def column_summaries(
 
 def query_summaries(
     spec: Query,
-    sources: Mapping[str, str | os.PathLike[str]],
+    sources: Mapping[str, Source],
     *,
     columns: Collection[str] | None = None,
     top_values: int = 10,
@@ -154,7 +153,7 @@ def query_summaries(
 def _summarise(
     rows: _Rows, patterns: Collection[str], columns: list[ResolvedColumn], top_values: int, bins: int
 ) -> list[ColumnSummary]:
-    with connection() as cursor:
+    with connection() as cursor, remote_reads(rows.params):
         check_patterns(cursor, patterns)
         total = int(cursor.execute(f"SELECT count(*) FROM {rows.sql}", list(rows.params)).fetchone()[0])
         if not columns:
