@@ -15,6 +15,10 @@ viewer (:func:`link_user`) and every token route is wrapped by
 cookie (the routes run outside any session) and refuses a token minted for
 someone else or for a project the viewer may no longer read. The policy is
 re-read every ``POLICY_SECONDS``, so a revoked user loses access within that.
+Views that write (a version's note and aliases, a saved join, the demo) ask
+:func:`write_denied`: with a policy, a viewer without write access sees those
+controls disabled beside one sentence saying who may write, and the view asks
+again, reading the policy afresh, just before it writes.
 """
 
 from __future__ import annotations
@@ -33,7 +37,8 @@ from starlette.types import Receive, Scope, Send
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from dashboard.routes.media import SECURITY_HEADERS
-from shanty.access import AccessPolicy, load_policy
+from shanty.access import EVERYONE, AccessPolicy, load_policy
+from shanty.demo.build import DEMO_PROJECT
 from shanty.errors import InvalidTokenError, StorageError
 from shanty.media.server import MediaServer
 from shanty.media.tokens import check_viewer
@@ -41,13 +46,16 @@ from shanty.media.tokens import check_viewer
 __all__ = [
     "POLICY_SECONDS",
     "auth_configured",
+    "can_write",
     "current_viewer",
+    "demo_denied",
     "guarded",
     "link_user",
     "policy",
     "sign_in_bar",
     "viewer_from_cookies",
     "visible_projects",
+    "write_denied",
 ]
 
 POLICY_SECONDS = 5  # how long a read policy is trusted: the longest a revoked user keeps access
@@ -101,6 +109,51 @@ def visible_projects(root: str, projects: Iterable[str]) -> list[str]:
     projects = list(projects)
     found = policy(root)
     return projects if found is None else found.readable(current_viewer(), projects)
+
+
+def _listed(users: list[str]) -> str:
+    shown = users[:3] + ([f"{len(users) - 3} others"] if len(users) > 3 else [])
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+
+
+def write_denied(root: str, project: str, *, fresh: bool = False) -> str | None:
+    """None when this session's viewer may change ``project`` in the registry at ``root`` (always without
+    a policy); else one sentence saying who may and that the viewer may not, for the view to show beside
+    its disabled controls. The rule is the policy's (:meth:`AccessPolicy.can` with ``"write"``). A view
+    asks with ``fresh=True`` again just before it writes, so a widget enabled a moment ago, a forged
+    click or a grant revoked within :data:`POLICY_SECONDS` writes nothing. Raises StorageError when the
+    policy cannot be read."""
+    if fresh:  # re-read now rather than trust the last POLICY_SECONDS
+        with _lock:
+            _policies.pop(root, None)
+    found = policy(root)
+    viewer = current_viewer()
+    if found is None or found.can(viewer, project, "write"):
+        return None
+    writers = sorted(found.grant_for(project).write)
+    if EVERYONE in writers:  # then only a signed-out viewer is refused
+        return f"Every signed-in user may change project {project}, but you are not signed in; sign in to change it."
+    who = (
+        f"Only {_listed(writers)} may change project {project}"
+        if writers
+        else f"Nobody may change project {project} yet"
+    )
+    if viewer is None:
+        return f"{who}, and you are not signed in; sign in with an account that has write access."
+    return (
+        f"{who}, and {viewer[0]} has no write access to it; ask whoever manages the registry to run "
+        f"shanty access grant {project} {viewer[0]} --write."
+    )
+
+
+def can_write(root: str, project: str) -> bool:
+    """Whether this session's viewer may change ``project`` (see :func:`write_denied`)."""
+    return write_denied(root, project) is None
+
+
+def demo_denied(root: str, *, fresh: bool = False) -> str | None:
+    """:func:`write_denied` for the project the demo workspace is logged into (the "Load the demo" button)."""
+    return write_denied(root, DEMO_PROJECT, fresh=fresh)
 
 
 def sign_in_bar() -> None:

@@ -5,6 +5,7 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
+from dashboard.auth import demo_denied, write_denied
 from dashboard.widgets.deeplink import notes_area, publish, seed, toast_after_rerun
 from dashboard.widgets.paging import fit_page, page_input, requested_page
 from dashboard.widgets.pickers import pick_artifact, pick_project, pick_version
@@ -36,10 +37,18 @@ if project is None:
     st.info(
         "This registry is empty. Log something with `shanty ref add URI --project P --name N --type T`, or load the demo."
     )
-    if configured_root() and st.button("Load the demo workspace into this registry"):
-        with st.spinner("Building the demo workspace..."):
-            load_demo_into(configured_root())
-        st.rerun()
+    root = configured_root()
+    if root:
+        # The demo is logged into its own project: with an access policy, only its writers may load it.
+        denied = demo_denied(root)
+        if st.button("Load the demo workspace into this registry", disabled=denied is not None):
+            denied = demo_denied(root, fresh=True)  # asked again: a disabled button is no guard on its own
+            if denied is None:
+                with st.spinner("Building the demo workspace..."):
+                    load_demo_into(root)
+                st.rerun()
+        if denied:
+            st.caption(plain(denied))
     st.stop()
 
 artifacts = api.recent_artifacts(project)
@@ -89,23 +98,32 @@ st.dataframe(
 
 version = pick_version(versions)
 chosen = version.version
+read_only = write_denied(api.root, project)  # None: this viewer may edit (always, without an access policy)
 
 with st.form(f"edit-{project}-{name}-{chosen}"):
     st.subheader(version.qualified_name)
-    note_text = st.text_area("Note", value=version.description or "")
+    if read_only:
+        st.info(plain(read_only))
+    note_text = st.text_area("Note", value=version.description or "", disabled=read_only is not None)
     aliases = st.text_input(
         "Aliases (comma separated; 'latest' and 'vN' are automatic)",
         value=", ".join(a for a in version.aliases if a != "latest"),
+        disabled=read_only is not None,
     )
-    if st.form_submit_button("Save note and aliases"):
+    if st.form_submit_button("Save note and aliases", disabled=read_only is not None):
         typed = [a.strip() for a in aliases.split(",") if a.strip()]
         is_latest = "latest" in version.aliases
         try:  # the library says which aliases cannot be set, and why ('latest' and 'vN' are derived)
-            version.description = note_text or None
-            version.aliases = typed + (["latest"] if is_latest and "latest" not in typed else [])
-            version.save()
+            # Asked again, fresh: a disabled button is no guard against a forged click or a grant revoked since.
+            refused = write_denied(api.root, project, fresh=True)
+            if refused is None:
+                version.description = note_text or None
+                version.aliases = typed + (["latest"] if is_latest and "latest" not in typed else [])
+                version.save()
         except ShantyError as exc:
-            st.error(f"Nothing was saved: {plain(exc)}")
+            refused = str(exc)
+        if refused:
+            st.error(f"Nothing was saved: {plain(refused)}")
         else:
             if "latest" in typed:
                 toast_after_rerun(f"'latest' needs no setting: it always names the newest version, {chosen}.", "ℹ️")

@@ -3,6 +3,7 @@
 import streamlit as st
 
 import shanty
+from dashboard.auth import write_denied
 from dashboard.widgets.deeplink import first_run, notes_area, seed
 from dashboard.widgets.later import keyed, rows_first
 from dashboard.widgets.pickers import (
@@ -35,7 +36,8 @@ with rows_first(first_run()):
                 ),
                 "saved",
             )
-        if opened and st.session_state.get("saved_opened") != opened:
+        # Only a join the list offers (a link may name one in a project this viewer cannot read).
+        if opened and opened in saved and st.session_state.get("saved_opened") != opened:
             # Point the pickers at the saved join's two tables and keys, then show it like any other join.
             ref, _, name = opened.rpartition("/")
             saved_join = api.artifact(ref).get(name)
@@ -108,11 +110,19 @@ url = {
 }
 keep(query, **url)
 
+read_only = write_denied(api.root, lv.project)  # the joined table is logged into the left table's project
 with st.expander("Save this join as a joined table (like W&B's joined-table)"), st.form("save-join"):
-    name = st.text_input("Artifact name", value=f"{lname}_{rname}_join")
-    table = st.text_input("Joined table name", value=f"{lname}_{rname}")
-    if st.form_submit_button("Log it"):
+    if read_only:
+        st.info(plain(read_only))
+    name = st.text_input("Artifact name", value=f"{lname}_{rname}_join", disabled=read_only is not None)
+    table = st.text_input("Joined table name", value=f"{lname}_{rname}", disabled=read_only is not None)
+    if st.form_submit_button("Log it", disabled=read_only is not None):
         try:
+            # Asked again, fresh: a disabled button is no guard against a forged click or a grant revoked since.
+            refused = write_denied(api.root, lv.project, fresh=True)
+            if refused:
+                st.error(plain(refused))
+                st.stop()
             with shanty.Run(project=lv.project, job_type="join", root=api.root) as run:
                 artifact = shanty.Artifact(name, type="analysis", description=f"{lt} ⋈ {rt} on {keys} ({how})")
                 # W&B's join_key: a name or the pair [left key, right key]; same-named composite keys as pairs

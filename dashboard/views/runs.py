@@ -8,6 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from dashboard.auth import visible_projects
 from dashboard.widgets.deeplink import notes_area, publish, remember
 from dashboard.widgets.pickers import pick_project, select
 from dashboard.widgets.plain import plain
@@ -157,8 +158,11 @@ with right:
 
 st.markdown("#### Artifacts")
 rows, links = [], []
+readable = set(visible_projects(api.root, api.projects()))  # lineage never names a project the viewer cannot read
 for role, names in (("logged", run.logged), ("used", run.used)):
     for name in dict.fromkeys(names):
+        if name.split("/", 1)[0] not in readable:
+            continue
         try:
             version = api.artifact(name)
         except NotFoundError:
