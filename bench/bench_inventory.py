@@ -4,8 +4,9 @@
 
 The report (manifest.json plus data files in AWS's layout, versioned rows with delete markers) is
 generated locally with DuckDB, then ``Artifact.add_reference(uri, inventory=report)`` and the commit
-to a local registry run in a child process, whose peak RSS is read from ``getrusage``. ``--curve``
-runs 1M then the given size. Goal: 10M objects in < 60 s and < 2 GB.
+to a local registry run in a child process, whose peak RSS and CPU time (user + system, every thread;
+steadier than wall time on a shared machine) are read from ``getrusage``. ``--curve`` runs 1M then
+the given size. Goal: 10M objects in < 60 s and < 2 GB.
 """
 
 from __future__ import annotations
@@ -74,8 +75,10 @@ def child(report: str, registry: str) -> None:
     with shanty.init(project="bench", root=registry) as run:
         version = run.log_artifact(artifact)
     total = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"files": version.file_count, "reference_s": referenced, "total_s": total, "peak_mb": peak_mb}))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result = {"files": version.file_count, "reference_s": referenced, "total_s": total}
+    result.update(cpu_s=usage.ru_utime + usage.ru_stime, peak_mb=usage.ru_maxrss / 1024)
+    print(json.dumps(result))
 
 
 def run(objects: int, fmt: str) -> dict:
@@ -83,12 +86,14 @@ def run(objects: int, fmt: str) -> dict:
         started = time.perf_counter()
         report = make_report(Path(tmp), objects, fmt)
         generated = time.perf_counter() - started
-        out = subprocess.run(
+        child_run = subprocess.run(
             [sys.executable, __file__, "--child", str(report), str(Path(tmp) / "registry")],
-            check=True,
             capture_output=True,
             text=True,
-        ).stdout
+        )
+        if child_run.returncode:  # say why: the last lines of the child's traceback
+            sys.exit(f"{objects:,} objects ({fmt}) failed:\n" + "\n".join(child_run.stderr.splitlines()[-3:]))
+        out = child_run.stdout
         result = json.loads(out.strip().splitlines()[-1])
         result["generate_s"] = generated
         return result
@@ -105,11 +110,14 @@ def main() -> None:
         child(*args.child)
         return
     sizes = sorted({1_000_000, args.objects}) if args.curve else [args.objects]
-    print(f"{'objects':>12} {'format':>8} {'reference s':>12} {'log total s':>12} {'peak MB':>9}")
+    print(f"{'objects':>12} {'format':>8} {'reference s':>12} {'log total s':>12} {'cpu s':>8} {'peak MB':>9}")
     for size in sizes:
         r = run(size, args.format)
         assert r["files"] == size, r
-        print(f"{size:>12,} {args.format:>8} {r['reference_s']:>12.1f} {r['total_s']:>12.1f} {r['peak_mb']:>9.0f}")
+        print(
+            f"{size:>12,} {args.format:>8} {r['reference_s']:>12.1f} {r['total_s']:>12.1f} {r['cpu_s']:>8.1f} "
+            f"{r['peak_mb']:>9.0f}"
+        )
 
 
 if __name__ == "__main__":
