@@ -37,6 +37,7 @@ from starlette.types import Receive, Scope, Send
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from dashboard.routes.media import SECURITY_HEADERS
+from dashboard.widgets.plain import plain
 from shanty.access import EVERYONE, AccessPolicy, load_policy
 from shanty.demo.build import DEMO_PROJECT
 from shanty.errors import InvalidTokenError, StorageError
@@ -51,6 +52,7 @@ __all__ = [
     "demo_denied",
     "guarded",
     "link_user",
+    "nothing_readable",
     "policy",
     "sign_in_bar",
     "viewer_from_cookies",
@@ -112,7 +114,7 @@ def visible_projects(root: str, projects: Iterable[str]) -> list[str]:
 
 
 def _listed(users: list[str]) -> str:
-    shown = users[:3] + ([f"{len(users) - 3} others"] if len(users) > 3 else [])
+    shown = [plain(u) for u in users[:3]] + ([f"{len(users) - 3} others"] if len(users) > 3 else [])
     return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
 
 
@@ -132,17 +134,33 @@ def write_denied(root: str, project: str, *, fresh: bool = False) -> str | None:
         return None
     writers = sorted(found.grant_for(project).write)
     if EVERYONE in writers:  # then only a signed-out viewer is refused
-        return f"Every signed-in user may change project {project}, but you are not signed in; sign in to change it."
+        return f"Every signed-in user may change project {plain(project)}, but you are not signed in; sign in to change it."
     who = (
-        f"Only {_listed(writers)} may change project {project}"
+        f"Only {_listed(writers)} may change project {plain(project)}"
         if writers
-        else f"Nobody may change project {project} yet"
+        else f"Nobody may change project {plain(project)} yet"
     )
     if viewer is None:
         return f"{who}, and you are not signed in; sign in with an account that has write access."
     return (
-        f"{who}, and {viewer[0]} has no write access to it; ask whoever manages the registry to run "
-        f"shanty access grant {project} {viewer[0]} --write."
+        f"{who}, and {plain(viewer[0])} has no write access to it; ask whoever manages the registry to run "
+        f"`shanty access grant {project} {viewer[0]} --write`."
+    )
+
+
+def nothing_readable(root: str, projects: Iterable[str]) -> str | None:
+    """One sentence for a viewer the policy lets read none of the registry's ``projects`` (so the views
+    do not call the registry empty), else None: always None without a policy or without projects."""
+    projects = list(projects)
+    found = policy(root)
+    if found is None or not projects or found.readable(current_viewer(), projects):
+        return None
+    viewer = current_viewer()
+    if viewer is None:
+        return "This registry's projects are shown only to those given access; sign in to see yours."
+    return (
+        f"{plain(viewer[0])} may read none of this registry's projects; ask whoever manages the registry to run "
+        f"`shanty access grant PROJECT {viewer[0]}`."
     )
 
 
@@ -163,7 +181,7 @@ def sign_in_bar() -> None:
     with st.sidebar:
         if st.user.is_logged_in:
             who = (current_viewer() or ("?",))[0]
-            st.caption(f"Signed in as {who}")
+            st.caption(f"Signed in as {plain(who)}")
             if st.button("Sign out", key="shanty-sign-out"):
                 st.logout()
         else:

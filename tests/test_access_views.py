@@ -96,8 +96,8 @@ def test_a_reader_cannot_edit_a_version(signed_in, policy: str) -> None:
     assert button(at, SAVE).disabled and at.text_area[0].disabled and at.text_input[0].disabled
     said = [i for i in infos(at) if "may change project" in i]
     assert said == [
-        f"Only {BOB} may change project {PROJECT}, and {ALICE} has no write access to it; ask whoever manages "
-        f"the registry to run shanty access grant {PROJECT} {ALICE} --write."
+        f"Only {BOB} may change project {PROJECT}, and {ALICE} has no write access to it; "
+        f"ask whoever manages the registry to run `shanty access grant {PROJECT} {ALICE} --write`."
     ]
     before = note_of(policy, f"{PROJECT}/sample_songs:v1")
     at.text_area[0].proto.disabled = False

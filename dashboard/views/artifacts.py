@@ -5,7 +5,7 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
-from dashboard.auth import demo_denied, write_denied
+from dashboard.auth import demo_denied, nothing_readable, write_denied
 from dashboard.widgets.deeplink import notes_area, publish, seed, toast_after_rerun
 from dashboard.widgets.paging import fit_page, page_input, requested_page
 from dashboard.widgets.pickers import pick_artifact, pick_project, pick_version
@@ -34,8 +34,10 @@ notes_area()
 
 project = pick_project(api)
 if project is None:
+    hidden = nothing_readable(api.root, api.projects())  # projects exist, none this viewer may read
     st.info(
-        "This registry is empty. Log something with `shanty ref add URI --project P --name N --type T`, or load the demo."
+        hidden
+        or "This registry is empty. Log something with `shanty ref add URI --project P --name N --type T`, or load the demo."
     )
     root = configured_root()
     if root:

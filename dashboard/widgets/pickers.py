@@ -19,7 +19,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard.auth import visible_projects
+from dashboard.auth import nothing_readable, visible_projects
 from dashboard.widgets.deeplink import clear_note, link_broken, link_value, note, remember, shared
 from dashboard.widgets.later import keyed
 from dashboard.widgets.plain import plain
@@ -260,7 +260,8 @@ def pick_table(
     refs = catalog(api.root).with_tables()
     if not refs:
         st.info(
-            "No table has been logged yet: `artifact.add(shanty.Table(...), 'name')`, then `run.log_artifact(artifact)`."
+            nothing_readable(api.root, api.projects())  # tables exist, in projects this viewer may not read
+            or "No table has been logged yet: `artifact.add(shanty.Table(...), 'name')`, then `run.log_artifact(artifact)`."
         )
         return None
     selection = shared()

@@ -159,7 +159,7 @@ def test_signed_out_user_sees_nothing_and_alice_sees_her_project(chromium, signe
     try:
         page.goto("/table")
         expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=TIMEOUT_MS)
-        expect(page.get_by_text("No table has been logged yet")).to_be_visible(timeout=TIMEOUT_MS)
+        expect(page.get_by_text("shown only to those given access; sign in")).to_be_visible(timeout=TIMEOUT_MS)
         assert PROJECT not in _shown(page)
     finally:
         context.close()
@@ -190,10 +190,10 @@ def test_bob_sees_neither_the_project_nor_its_table_nor_alices_media(chromium, s
         page.wait_for_timeout(1500)  # the Artifacts view has drawn its pickers (or its empty state) by now
         assert PROJECT not in _shown(page)
         page.goto("/table")
-        expect(page.get_by_text("No table has been logged yet")).to_be_visible()
+        expect(page.get_by_text("may read none of this registry's projects")).to_be_visible()
         assert PROJECT not in _shown(page) and TABLE not in _shown(page)
         page.goto(f"/table?artifact={PROJECT}/{ARTIFACT}&table={TABLE}")  # a link naming it shows nothing of it
-        expect(page.get_by_text("No table has been logged yet")).to_be_visible()
+        expect(page.get_by_text("may read none of this registry's projects")).to_be_visible()
         response = context.request.get(_alices_media_url(signed_in_app))
         assert response.status == 403, response.text()
         assert "another user" in response.text()
