@@ -34,6 +34,7 @@ from .manifest_rows import (
     write_bulk,
 )
 from .parquet_bytes import read_parquet_bytes, write_parquet_bytes
+from .storage import check_scheme
 
 # The entry, its schema and the bulk files live in manifest_rows; they are named here as before.
 __all__ = [
@@ -277,6 +278,11 @@ class Manifest:
                 raise MalformedError(f"{where}: the entry {path!r} has an invalid size {size!r}.")
             if item.get("ref") is not None and not isinstance(item["ref"], str):
                 raise MalformedError(f"{where}: the entry {path!r} has a ref that is not a URI: {item['ref']!r}.")
+            if item.get("ref") is not None:
+                try:  # a reference no store here can serve (ftp://...) is refused at the door, not at download
+                    check_scheme(item["ref"])
+                except InvalidInputError as exc:
+                    raise MalformedError(f"{where}: the entry {path!r}: {exc}") from None
             if item.get("extra") is not None and not isinstance(item["extra"], dict):
                 raise MalformedError(f"{where}: the entry {path!r} has an 'extra' that is not an object.")
             extra = dict(item.get("extra") or {})

@@ -49,6 +49,7 @@ FILES = {
     "size-true.json": wandb_manifest({"a.wav": {"digest": "x", "size": True}}).encode(),
     "ref-number.json": wandb_manifest({"a.wav": {"digest": "x", "size": 1, "ref": 5}}).encode(),
     "extra-list.json": wandb_manifest({"a.wav": {"digest": "x", "size": 1, "extra": [1]}}).encode(),
+    "ref-ftp.json": wandb_manifest({"a.wav": {"digest": "x", "size": 1, "ref": "ftp://host/a.wav"}}).encode(),
     "no-path.json": wandb_manifest({"": {"digest": "x", "size": 1}}).encode(),
 }
 
@@ -62,6 +63,10 @@ CLI_CASES = [
         "ref that is not a URI",
     ),
     (["manifest", "import", "extra-list.json", "--project", "p", "--name", "m", "--type", "t"], "'extra' that is not"),
+    (
+        ["manifest", "import", "ref-ftp.json", "--project", "p", "--name", "m", "--type", "t"],
+        "Unknown URI scheme ftp://",
+    ),
     (["manifest", "import", "no-path.json", "--project", "p", "--name", "m", "--type", "t"], ""),
     (["manifest", "export", "p/songs:v0", "--out", "missing-folder/m.json"], "missing-folder/m.json"),
     (["download", "p/songs:v0", "--root", "/proc/not-here"], "pick a folder you can write to"),

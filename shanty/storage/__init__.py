@@ -24,6 +24,7 @@ __all__ = [
     "Location",
     "ObjectInfo",
     "Storage",
+    "check_scheme",
     "lists_metadata_only",
     "local_path",
     "open_range",
@@ -104,6 +105,20 @@ def storage_for(uri: str | Location) -> Storage:
                 )
             _instances[location.scheme] = factory()
         return _instances[location.scheme]
+
+
+def check_scheme(uri: str | Location) -> str:
+    """``uri`` (normalised) when a registered scheme serves it, without starting that scheme's backend (so
+    no extra is needed to check); InvalidInputError naming the known schemes otherwise (``ftp://...``)."""
+    location = parse_location(uri)
+    with _lock:
+        known = sorted(_factories)
+    if location.scheme not in known:
+        raise InvalidInputError(
+            f"Unknown URI scheme {location.scheme}:// in {location.uri!r}; shanty understands "
+            f"{', '.join(f'{name}://' for name in known)}."
+        )
+    return location.uri
 
 
 def reset_storage_cache() -> None:
