@@ -191,19 +191,13 @@ def moto_rows(objects: int) -> None:
     import boto3
     from moto.server import ThreadedMotoServer
 
+    from tests.kits.s3 import SESSION_ENV
+
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
-    env = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-    }
+    env = {**SESSION_ENV, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}  # the S3 test kit's credentials
     try:
         client = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], **_keys(env))
         client.create_bucket(Bucket="bench")
