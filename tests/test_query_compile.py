@@ -47,6 +47,11 @@ SQL_CASES = [
         'WHERE ((l."plays" = CAST($2 AS BIGINT))) AND (l."live" OR (((l."score" > CAST($3 AS BIGINT))) IS NOT TRUE))',
         [1, 1],
     ),
+    (  # a selection drawn on a map: the row numbers travel as one bound list, never as SQL text
+        Query(rows=(4, 0), filters=(Filter("plays", "=", 1),)),
+        'WHERE l."__shanty_row" IN (SELECT unnest($2::BIGINT[])) AND ((l."plays" = CAST($3 AS BIGINT)))',
+        [[4, 0], 1],
+    ),
 ]
 
 
@@ -185,6 +190,10 @@ RESULT_CASES = [
     (Query(page=2, page_size=4), [5, 6]),
     (Query(page=3, page_size=4), []),
     (Query(page=1, page_size=10_000), [1, 2, 3, 4, 5, 6]),
+    (Query(rows=(4, 0, 2)), [1, 3, 5]),  # row numbers are 0-based; rows keep table order
+    (Query(rows=(4, 0), sort=(Sort("plays", descending=True),)), [1, 5]),
+    (Query(rows=()), []),
+    (Query(rows=(99,)), []),
 ]
 
 
@@ -194,6 +203,13 @@ def test_result_rows(songs: dict[str, Path], spec: Query, ids: list[int]) -> Non
     assert [row["id"] for row in result.rows] == ids
     assert result.columns == tuple(SONGS)
     assert result.media == {"audio": "audio"}
+
+
+@pytest.mark.parametrize("rows", [(-1,), ("1",), (True,), "12", 5])
+def test_rows_must_be_row_numbers(rows: Any) -> None:
+    with pytest.raises(QueryError, match="Query rows must be"):
+        Query(rows=rows)
+    assert Query.from_url_token(Query(rows=(3, 1)).to_url_token()).rows == (3, 1)
 
 
 def test_totals_and_page_past_the_end(songs: dict[str, Path]) -> None:

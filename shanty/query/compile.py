@@ -66,6 +66,10 @@ class _Builder:
 
     def where(self) -> str:
         spec, parts = self.spec, []
+        if spec.rows is not None:  # a drawn selection: row numbers of the main table, one bound list
+            parts.append(
+                f"{self.relation.row_ids()[0]} IN (SELECT unnest({self.params.bind(list(spec.rows))}::BIGINT[]))"
+            )
         if spec.filters:
             compiled = [self.condition(filter_condition(f.column, f.op, f.value)) for f in spec.filters]
             parts.append("(" + (" AND " if spec.match == "all" else " OR ").join(compiled) + ")")

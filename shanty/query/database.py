@@ -313,7 +313,7 @@ def fetch_page(
     recount, and it is not counted at all when the page is short (hence the
     last). Past the known end, no query runs.
     """
-    key = (count[0], tuple(count[1]), version)
+    key = (count[0], tuple(tuple(p) if isinstance(p, list) else p for p in count[1]), version)
     total = known if known is not None else _COUNTS.get(key)
     rows: list[tuple[Any, ...]] = []
     if total is None or offset < total:

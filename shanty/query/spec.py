@@ -251,7 +251,9 @@ class Query:
     :func:`shanty.query.relation.relation_schema`). ``sort`` names result
     columns (group keys and aggregate names when grouping); rows that tie
     keep table order. ``columns`` picks and orders the result columns. Pages
-    are 1-based (see :func:`shanty.query.paging.check_page`).
+    are 1-based (see :func:`shanty.query.paging.check_page`). ``rows``, when
+    given, keeps only those 0-based row numbers of the main table (a selection
+    drawn on a similarity map), before everything else.
     """
 
     filters: tuple[Filter, ...] = ()
@@ -263,6 +265,7 @@ class Query:
     columns: tuple[str, ...] | None = None
     page: int = 1
     page_size: int = 50
+    rows: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         for name, kind in (("filters", Filter), ("sort", Sort)):
@@ -282,6 +285,14 @@ class Query:
         if self.columns is not None:
             object.__setattr__(self, "columns", _names(self.columns, "Query columns"))
         check_page(self.page, self.page_size)
+        if self.rows is not None:
+            rows = self.rows
+            if isinstance(rows, str | bytes) or not isinstance(rows, Iterable):
+                raise QueryError("Query rows must be a list of row numbers.")
+            rows = tuple(rows)
+            if not all(isinstance(r, int) and not isinstance(r, bool) and r >= 0 for r in rows):
+                raise QueryError("Query rows must be row numbers: whole numbers from 0.")
+            object.__setattr__(self, "rows", rows)
 
     @property
     def offset(self) -> int:
@@ -317,6 +328,8 @@ class Query:
             out["page"] = self.page
         if self.page_size != 50:
             out["page_size"] = self.page_size
+        if self.rows is not None:
+            out["rows"] = list(self.rows)
         return out
 
     @classmethod
@@ -344,7 +357,7 @@ class Query:
             args["group_by"] = GroupBy(**group)
         if raw.get("join") is not None:
             args["join"] = Join(**_keys(raw["join"], "join", {"source", "on", "how", "right_on"}, {"source", "on"}))
-        for name in ("match", "expression", "columns", "page", "page_size"):
+        for name in ("match", "expression", "columns", "page", "page_size", "rows"):
             if name in raw:
                 args[name] = raw[name]
         return cls(**args)
