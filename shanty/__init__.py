@@ -19,6 +19,18 @@ from .diff.manifest_files import ChangePage, ManifestDiff, diff_manifest_files
 from .diff.manifests import Change, ChangeKind, Diff, DiffSummary, diff_manifests
 from .diff.tables import RowChange, RowKind, TableDiff, diff_tables, suggest_key
 from .download import DownloadReport
+from .enrichment import (
+    PROJECTIONS,
+    RUNNERS,
+    EnrichResult,
+    MapSource,
+    SimilarityMap,
+    colour_columns,
+    embedding_columns,
+    enrich,
+    enriched_from,
+    similarity_map,
+)
 from .errors import (
     ChangedObjectError,
     ConflictError,
@@ -68,6 +80,8 @@ __version__ = "0.1.0"
 __all__ = [
     "EMPTY",
     "EXPORT_FORMATS",
+    "PROJECTIONS",
+    "RUNNERS",
     "Aggregate",
     "Api",
     "Artifact",
@@ -86,6 +100,7 @@ __all__ = [
     "Diff",
     "DiffSummary",
     "DownloadReport",
+    "EnrichResult",
     "Error",
     "Filter",
     "GroupBy",
@@ -98,6 +113,7 @@ __all__ = [
     "Manifest",
     "ManifestDiff",
     "ManifestEntry",
+    "MapSource",
     "Media",
     "NotFoundError",
     "Query",
@@ -112,6 +128,7 @@ __all__ = [
     "RunView",
     "Settings",
     "ShantyError",
+    "SimilarityMap",
     "Sort",
     "StorageError",
     "Table",
@@ -123,6 +140,7 @@ __all__ = [
     "__version__",
     "alert",
     "cell_kind_of",
+    "colour_columns",
     "column_summaries",
     "current_run",
     "default_root",
@@ -130,6 +148,9 @@ __all__ = [
     "diff_manifest_files",
     "diff_manifests",
     "diff_tables",
+    "embedding_columns",
+    "enrich",
+    "enriched_from",
     "export_query",
     "finish",
     "format_number",
@@ -154,6 +175,7 @@ __all__ = [
     "restore",
     "run_query",
     "save",
+    "similarity_map",
     "suggest_key",
     "unwatch",
     "use_artifact",

@@ -219,6 +219,44 @@ def cmd_demo(args: argparse.Namespace) -> None:
     )
 
 
+def _embed_function(spec: str) -> Callable:
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise InvalidInputError(f"--embed takes module:function (e.g. mypkg.embed:vector), not {spec!r}.")
+    import importlib
+
+    try:
+        found = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise InvalidInputError(f"Cannot load the embedding function {spec!r} ({exc}); check the name.") from exc
+    if not callable(found):
+        raise InvalidInputError(f"{spec!r} is not a function; --embed takes module:function.")
+    return found
+
+
+def cmd_enrich(args: argparse.Namespace) -> None:
+    from .enrichment import enrich
+
+    version = _version(args, args.ref)
+    runner = "ray" if args.ray else "serial" if args.serial else "local"
+    embed = _embed_function(args.embed) if args.embed else None
+    result = enrich(
+        version,
+        args.table,
+        columns=args.column or None,
+        runner=runner,
+        workers=args.workers,
+        ray_address=args.ray or "auto",
+        embed=embed,
+    )
+    print(
+        f"{result.version.qualified_name}: {len(result.columns)} columns added "
+        f"({result.measured:,} files measured, {result.cached:,} from the cache)"
+    )
+    for uri, why in sorted(result.failed.items()):
+        print(f"  not measured: {_printable(uri)}: {_printable(why)}")
+
+
 def cmd_access(args: argparse.Namespace) -> None:
     from .access import load_policy, update_policy
 
@@ -347,6 +385,27 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("user", help="e-mail or OIDC subject, or * for every signed-in user")
         p.add_argument("--write", action="store_true", help="write access (granting it also grants read)")
     add("show", cmd_access, "Print the access policy.", access)
+
+    p = add(
+        "enrich",
+        cmd_enrich,
+        "Measure a table's audio, images and video (duration, loudness, size, colour, a spectrogram or poster, "
+        "an embedding) and log the table with those columns as a new version.",
+    )
+    p.add_argument("ref", help="project/name:version holding the table")
+    p.add_argument("--table", help="table to enrich (needed when the version holds several)")
+    p.add_argument("--column", action="append", default=[], help="only this media column (repeatable)")
+    p.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--serial", action="store_true", help="measure in this process, one file at a time")
+    where.add_argument(
+        "--ray",
+        nargs="?",
+        const="auto",
+        metavar="ADDRESS",
+        help="run on a Ray cluster: auto (a running one, else a local one) or its address; needs shanty[ray]",
+    )
+    p.add_argument("--embed", metavar="MODULE:FUNCTION", help="your embedding function f(kind, bytes) -> vector")
 
     p = add("demo", cmd_demo, "Build the demo workspace (synthesised whale songs, tables, versions) into the registry.")
     p.add_argument(

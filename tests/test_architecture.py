@@ -32,6 +32,7 @@ LAYERS = [
     {"diff", "download"},
     {"artifact", "artifact_collection", "artifact_reference", "artifact_surface"},
     {"media", "api", "run_history", "run_log", "run_values", "run_metrics", "run_files", "run_surface", "public_api"},
+    {"enrichment"},
     {"wandb_import", "demo", "run_module"},
     {"cli"},
     {"__init__"},
