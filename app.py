@@ -44,6 +44,7 @@ if get_script_run_ctx(suppress_warning=True) is not None:  # a script run, not t
             st.Page("dashboard/views/join.py", title="Join", icon=":material/join:", url_path="join"),
             st.Page("dashboard/views/diff.py", title="Diff", icon=":material/difference:", url_path="diff"),
             st.Page("dashboard/views/compare.py", title="Compare", icon=":material/compare:", url_path="compare"),
+            st.Page("dashboard/views/map.py", title="Map", icon=":material/scatter_plot:", url_path="map"),
             st.Page("dashboard/views/runs.py", title="Runs", icon=":material/monitoring:", url_path="runs"),
         ]
     )

@@ -23,7 +23,7 @@ from dashboard.auth import nothing_readable, visible_projects
 from dashboard.widgets.deeplink import clear_note, link_broken, link_value, note, remember, shared
 from dashboard.widgets.later import keyed
 from dashboard.widgets.plain import plain
-from shanty import Api, ArtifactVersion, RemoteFile, TableSchema, read_schema
+from shanty import Api, ArtifactVersion, RemoteFile, TableSchema, enriched_from, read_schema
 
 __all__ = [
     "Catalog",
@@ -346,9 +346,10 @@ def two_tables_to_join(api: Api) -> tuple[Side, Side] | None:
 
 
 def two_tables_to_compare(api: Api) -> tuple[Side, Side] | None:
-    """Two versions of one table: the selected version (else the latest) and the one before it, of the
-    selected artifact, else of the most recently changed artifact with two versions holding a table;
-    else two different tables as :func:`two_tables_to_join` picks them."""
+    """Two versions of one table: the selected version (else the latest, or the one an enrichment of
+    the latest was made from: the last change of rows) and the one before it, of the selected artifact,
+    else of the most recently changed artifact with two versions holding a table; else two different
+    tables as :func:`two_tables_to_join` picks them."""
     found = catalog(api.root)
     chosen = _selected_table(found)
     candidates = ([chosen[0]] if chosen else []) + [r for r in found.with_tables() if found.version_counts[r] >= 2]
@@ -356,8 +357,11 @@ def two_tables_to_compare(api: Api) -> tuple[Side, Side] | None:
         labels = [v.version for v in api.versions(ref)]
         if len(labels) < 2:
             continue
-        wanted = chosen[1] if chosen and chosen[0] == ref and chosen[1] in labels else labels[-1]
+        picked = chosen is not None and chosen[0] == ref and chosen[1] in labels
+        wanted = chosen[1] if picked else labels[-1]
         index = max(labels.index(wanted), 1)
+        if not picked and index >= 2 and enriched_from(api.artifact(f"{ref}:{wanted}")) is not None:
+            index -= 1  # the latest only added measured columns: open on the last change of rows instead
         table = (chosen[2] if chosen and chosen[0] == ref else None) or found.tables[ref][0]
         return (ref, labels[index - 1], table), (ref, labels[index], table)
     return two_tables_to_join(api)

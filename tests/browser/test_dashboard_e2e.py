@@ -30,7 +30,7 @@ TABLE = "[data-testid=media-table]"
 ROWS = f"{TABLE} tbody tr"
 AUDIO = "[data-testid=media-audio]"  # a compact audio cell: play button, waveform, duration
 PLAY = "[data-testid=media-play]"
-SYNTH = "/table?artifact=cshanty/synth_samples"
+SYNTH = "/table?artifact=cshanty/synth_samples&version=v1"  # v2 is v1 enriched: more columns
 SYNTH_COLUMNS = ["song_id", "song_name", "audio", "instrument", "duration_s", "pitch_hz", "similarity"]
 INSTRUMENTS = {"flute", "violin", "organ", "sax"}
 
@@ -244,7 +244,7 @@ def test_sorting_by_clicking_a_header(page: Page) -> None:
 
 
 def test_images_are_lazy_and_videos_show_a_poster_then_play(page: Page) -> None:
-    open_table(page, "/table?artifact=cshanty/original_songs", 7)
+    open_table(page, "/table?artifact=cshanty/original_songs&version=v0", 7)  # before enrichment
     images, posters = page.locator("[data-testid=media-image]"), page.locator("[data-testid=media-poster]")
     assert images.count() == 7 and posters.count() == 7
     assert page.locator(f"{TABLE} video").count() == 0  # no video is fetched before it is asked for

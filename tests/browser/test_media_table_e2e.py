@@ -249,7 +249,7 @@ def test_spectrograms_replace_waveforms_per_column_and_images_zoom(page: Page) -
     page.reload()
     expect(page.locator(f"{ROWS} [data-testid=media-spectrogram]")).to_have_count(26)
 
-    open_table(page, "/table?artifact=cshanty/original_songs", 7)
+    open_table(page, "/table?artifact=cshanty/original_songs&version=v0", 7)  # before enrichment
     page.locator("[data-testid=media-image]").first.click()
     viewer = page.locator("[data-testid=image-viewer]")
     expect(viewer).to_be_visible()

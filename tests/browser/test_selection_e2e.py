@@ -68,15 +68,15 @@ def test_open_the_app_click_diff_and_see_the_two_added_songs(page: Page) -> None
 def test_an_artifact_picked_on_artifacts_is_selected_on_table_and_diff_and_back_undoes(page: Page) -> None:
     page.goto("/")
     pick(page, "Artifact", "synth_samples")
-    expect(page.get_by_text("cshanty/synth_samples:v1")).to_be_visible()  # its latest version
+    expect(page.get_by_text("cshanty/synth_samples:v2")).to_be_visible()  # its latest version (enriched)
     go(page, "Table")
     expect(combobox(page, "Artifact")).to_have_value("cshanty/synth_samples")
-    expect(combobox(page, "Version")).to_have_value("v1")
+    expect(combobox(page, "Version")).to_have_value("v2")
     expect(page.get_by_text("26 rows", exact=False)).to_be_visible()
     go(page, "Diff")
     expect(combobox(page, "Artifact")).to_have_value("synth_samples")
-    expect(combobox(page, "New")).to_have_value("v1")
-    page.wait_for_url(re.compile(r"/diff\?.*new=v1"))  # the view has written its state: Back starts from here
+    expect(combobox(page, "New")).to_have_value("v2")
+    page.wait_for_url(re.compile(r"/diff\?.*new=v2"))  # the view has written its state: Back starts from here
     back_to(page, "/table", "Table")
     expect(combobox(page, "Artifact")).to_have_value("cshanty/synth_samples")
 
