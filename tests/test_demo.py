@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from PIL import Image as PILImage
 
@@ -113,6 +114,8 @@ LOGGING_ORDER = [
     ("synth_samples", "v1"),
     ("original_songs", "v0"),
     ("synth_summary", "v0"),
+    ("original_songs", "v1"),  # enriched: measured columns and embeddings
+    ("synth_samples", "v2"),
     ("sample_songs", "v1"),
 ]
 # The run of each step, in order: (job type, versions used, versions logged).
@@ -125,6 +128,8 @@ RUNS = [
     ("log_synth", ["sample_songs:v0", "synth_samples:v0"], ["synth_songs:v1", "synth_samples:v1"]),
     ("show_samples", ["sample_songs:v0"], ["original_songs:v0"]),
     ("analysis", ["original_songs:v0", "synth_samples:v1"], ["synth_summary:v0"]),
+    ("enrich", ["original_songs:v0"], ["original_songs:v1"]),
+    ("enrich", ["synth_samples:v1"], ["synth_samples:v2"]),
     ("upload", [], ["sample_songs:v1"]),
 ]
 
@@ -182,7 +187,7 @@ def test_versions_are_logged_in_story_order_and_sample_songs_v1_is_the_newest(de
     assert times[-1] > max(times[:-1])  # strictly: sample_songs v1 alone is the newest
     recent = api.recent_artifacts(DEMO_PROJECT, min_versions=2)
     assert recent[0].name == "sample_songs"
-    assert {a.name for a in recent} == {"sample_songs", "synth_samples", "synth_songs"}
+    assert {a.name for a in recent} == {"sample_songs", "synth_samples", "synth_songs", "original_songs"}
 
 
 def test_runs_record_lineage(demo: Demo) -> None:
@@ -227,8 +232,8 @@ def test_synth_songs_are_referenced_by_folder(demo: Demo) -> None:
 
 
 def test_synth_samples_table_plays_every_song_on_every_instrument(demo: Demo, tmp_path: Path) -> None:
-    version = demo.version("synth_samples:latest")
-    assert version.type == "synth_ddsp" and version.version == "v1"
+    version = demo.version("synth_samples:v1")
+    assert version.type == "synth_ddsp" and demo.version("synth_samples:latest").version == "v2"  # enriched
     table = version.get("synth_song_samples")
     assert table.columns == ["song_id", "song_name", "audio", "instrument", "duration_s", "pitch_hz", "similarity"]
     assert table.media_columns == {"audio": "audio"}
@@ -298,7 +303,7 @@ def test_synth_samples_v1_adds_removes_and_redoes_rows(demo: Demo) -> None:
 def test_originals_table_has_audio_spectrograms_and_videos(demo: Demo, tmp_path: Path) -> None:
     import av
 
-    version = demo.version("original_songs:latest")
+    version = demo.version("original_songs:v0")
     table = version.get("original_song_samples")
     assert version.type == "raw_data"
     assert table.media_columns == {"audio": "audio", "spectrogram": "image", "video": "video"}
@@ -416,3 +421,24 @@ def test_chromium_plays_the_demo_video(demo: Demo, tmp_path: Path) -> None:
     assert (state["width"], state["height"]) == (320, 160)
     assert state["duration"] == pytest.approx(SONGS[0].seconds, abs=0.2)
     assert state["time"] > 0.2
+
+
+def test_the_enrich_job_measured_both_tables_and_their_renderings_cluster_by_instrument(demo: Demo) -> None:
+    synth = demo.version("synth_samples:v2")
+    assert shanty.enriched_from(synth) == f"{DEMO_PROJECT}/synth_samples:v1"
+    assert synth.logged_by().job_type == "enrich"
+    table = synth.get("synth_song_samples")
+    assert table.columns[:7] == demo.version("synth_samples:v1").get("synth_song_samples").columns
+    assert table.columns[7:] == shanty.enrichment.enriched_columns("audio", "audio")
+    frame = table.get_dataframe()
+    assert (abs(frame["audio_duration_s"] - frame["duration_s"]) < 0.01).all()  # measured = what was rendered
+    assert frame["audio_channels"].eq(1).all() and frame["audio_sample_rate"].eq(16_000).all()
+    originals = demo.version("original_songs:v1").get("original_song_samples")
+    assert {"audio_melody", "spectrogram_phash", "video_fps", "video_poster"} <= set(originals.columns)
+    # The 2D map of the renderings: a rendering's nearest neighbour is most often the same instrument
+    found = shanty.similarity_map([shanty.MapSource(synth, "synth_song_samples", "audio_embedding")], "instrument")
+    points = np.column_stack([found.x, found.y])
+    distances = ((points[:, None] - points[None]) ** 2).sum(-1)
+    np.fill_diagonal(distances, np.inf)
+    same = (found.color[distances.argmin(axis=1)] == found.color).mean()
+    assert same >= 0.85, same

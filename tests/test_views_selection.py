@@ -44,11 +44,12 @@ def test_every_view_opens_on_something_without_a_link(app) -> None:
     assert (value(at, "project"), value(at, "artifact"), value(at, "version")) == ("cshanty", "sample_songs", "v1")
     at = app(TABLE)
     assert not at.exception and not notes(at)
-    assert value(at, "artifact") == "cshanty/original_songs" and value(at, "version") == "v0"
-    assert "**7 rows**" in counts(at)
+    # The synthesized songs, as enriched last (measured columns and embeddings)
+    assert value(at, "artifact") == "cshanty/synth_samples" and value(at, "version") == "v2"
+    assert "**26 rows**" in counts(at)
     at = app(JOIN)
     assert not at.exception and not notes(at)
-    assert (value(at, "l_artifact"), value(at, "r_artifact")) == ("cshanty/original_songs", "cshanty/synth_samples")
+    assert (value(at, "l_artifact"), value(at, "r_artifact")) == ("cshanty/synth_samples", "cshanty/original_songs")
     assert at.multiselect(key="on").value == ["song_id"]
     at = app(COMPARE)
     assert not at.exception and not notes(at)
@@ -80,7 +81,8 @@ def sizes(ref: str, paths) -> list[int]:
 def test_a_pick_in_one_view_is_the_default_of_the_others(app) -> None:
     at = app(ARTIFACTS)
     at.selectbox(key="artifact").set_value("synth_samples").run()
-    assert value(at, "version") == "v1"  # picking an artifact selects its latest version
+    assert value(at, "version") == "v2"  # picking an artifact selects its latest version
+    at.selectbox(key="version").set_value("v1").run()
     at = navigate(at, TABLE)
     assert (value(at, "artifact"), value(at, "version"), value(at, "table")) == (
         "cshanty/synth_samples",
@@ -122,7 +124,7 @@ def test_an_unknown_artifact_in_a_link_is_named_with_what_exists(app) -> None:
     )
     at.run()  # the note stays while the user has not picked anything else
     assert len(notes(at)) == 1
-    at.selectbox(key="artifact").set_value("cshanty/synth_samples").run()
+    at.selectbox(key="artifact").set_value("cshanty/original_songs").run()  # not the fallback: a pick
     assert notes(at) == []
 
 

@@ -40,11 +40,15 @@ with true and predicted boxes and true masks (see shapes.py).
    ``original_song_samples`` of all 7 songs (audio, spectrogram image, video, metadata);
 5. ``analysis``, using both tables: ``synth_summary`` (analysis) with joined table
    ``synth_explore`` (the originals joined to synth_samples v1 on ``song_id``);
-6. ``upload``: ``sample_songs`` v1, all 7 songs (alias ``expanded``), each version
+6. ``enrich``, twice: ``original_songs`` v1 and ``synth_samples`` v2, their tables with measured
+   columns (duration, loudness, silence, waveform peaks, a spectrogram, an embedding; size, colour
+   and a perceptual hash of the pictures; the videos' fps and a poster frame), so the Map view opens
+   on the renderings clustered by instrument;
+7. ``upload``: ``sample_songs`` v1, all 7 songs (alias ``expanded``), each version
    with a note. It is the last version logged, so the dashboard's Diff view opens
    on it: v0 -> v1 adds the two new songs.
 
-Steps 3 and 4 read the new recordings from the bucket before step 6 versions
+Steps 3 and 4 read the new recordings from the bucket before step 7 versions
 them; their runs record what they used from the registry.
 
 Every file is the same bytes on every build, files are only rewritten when
@@ -66,6 +70,8 @@ import numpy as np
 
 from ..api import Run
 from ..artifact import Artifact, ArtifactVersion
+from ..enrichment import enrich
+from ..enrichment.apply import measures_id
 from ..errors import NotFoundError
 from ..registry import Registry
 from ..tables.cells import Audio, Image, Video
@@ -382,6 +388,16 @@ def _log_summary(root: str | os.PathLike[str], originals: ArtifactVersion, synth
     _log(root, "analysis", [(artifact, ())], uses=[originals, synth])
 
 
+def _enrich(version: ArtifactVersion, table: str) -> None:
+    """The ``enrich`` job: the table's media measured (an embedding among them), logged as the next
+    version, unless a version enriched from this one by these measures is logged already."""
+    latest = version._registry.versions(version.project, version.info.artifact)[-1]
+    done = latest.metadata.get("enrichment", {})
+    if done.get("from") == version.qualified_name and done.get("measures") == measures_id():
+        return
+    enrich(version, table, runner="serial")  # a few dozen short files: a process pool would cost more
+
+
 def demo_is_empty(root: str | os.PathLike[str]) -> bool:
     """Whether the registry at ``root`` has no projects yet."""
     return not Registry(root).projects()
@@ -409,4 +425,6 @@ def build_demo(root: str | os.PathLike[str], media_dir: str | os.PathLike[str]) 
     second_takes = _log_synth(root, bucket, _SECOND_TAKES, originals, rendered, uses=[baseline, first_takes])
     originals_version = _log_originals(root, bucket, originals, uses=[baseline])
     _log_summary(root, originals_version, second_takes)
+    _enrich(originals_version, "original_song_samples")
+    _enrich(second_takes, "synth_song_samples")  # last: the Map view opens on the renderings
     _log_sample_songs(root, bucket, _EXPANDED)
