@@ -12,15 +12,21 @@ as long as the store serves the bytes (a 1 s WAV is 32 kB).
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
-import tempfile
-import time
-from pathlib import Path
 
-import numpy as np
-from common import REPO  # noqa: F401 - puts the checkout on sys.path
+# One BLAS / OpenMP thread per process, set before numpy loads: the loop is then truly single-threaded,
+# and the pool's processes (which inherit this) do not oversubscribe the cores.
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+from common import REPO  # noqa: F401, E402 - puts the checkout on sys.path
 
 RATE = 16_000
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -179,3 +180,21 @@ def test_the_command_line_enriches_and_reports(file_kit, tmp_path, capsys) -> No
     assert "p/clips:v1: 10 columns added (2 files measured, 0 from the cache)" in out
     assert main(["--registry", root, "enrich", "p/clips:v0", "--embed", "nowhere:thing"]) == 1
     assert "Cannot load the embedding function 'nowhere:thing'" in capsys.readouterr().err
+
+
+def _blas_threads(kind: str, data: bytes) -> list[float]:
+    return [float(os.environ.get("OPENBLAS_NUM_THREADS", "0")), float(os.getpid())]
+
+
+def test_pool_workers_run_one_blas_thread_each_and_the_parent_keeps_its_environment(
+    file_kit, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    root = str(tmp_path / "registry")
+    bucket = file_kit.new_bucket()
+    _media(file_kit, bucket)
+    result = shanty.enrich(_log_source(root, bucket), runner="local", workers=2, embed=_blas_threads)
+    vectors = result.version.get("clips").get_dataframe()["sound_embedding"]
+    assert {v[0] for v in vectors} == {1.0}  # set in each worker, not inherited from here
+    assert all(v[1] != os.getpid() for v in vectors)  # measured in other processes
+    assert "OPENBLAS_NUM_THREADS" not in os.environ

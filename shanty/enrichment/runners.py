@@ -9,6 +9,7 @@ plain values, so which one ran never shows in the numbers.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -77,16 +78,41 @@ def _run_serial(objects: list[MediaObject], embed: EmbedFn | None) -> Iterable[M
 
 
 def _run_local(objects: list[MediaObject], embed: EmbedFn | None, workers: int | None) -> Iterable[Measured]:
-    workers = min(workers or os.cpu_count() or 1, -(-len(objects) // _CHUNK))
+    workers = min(workers or os.cpu_count() or 1, len(objects))
+    # A few chunks per worker (balance), at most _CHUNK objects each (amortised pickling)
+    chunk = max(1, min(_CHUNK, len(objects) // (4 * max(workers, 1))))
     if workers <= 1:
         yield from _run_serial(objects, embed)
         return
     import multiprocessing
 
-    # spawn, not fork: the parent may hold threads (DuckDB, progress bars) that a fork would copy mid-lock
+    # spawn, not fork: the parent may hold threads (DuckDB, progress bars) that a fork would copy mid-lock.
+    # Each worker gets one BLAS thread (read when numpy loads in it): N processes on N cores, not N x N.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        yield from pool.map(partial(_measure_chunk, embed=embed), _chunks(objects, _CHUNK))
+        with _one_thread_each():  # each submit starts a process while the environment says one thread
+            for started in [pool.submit(int) for _ in range(workers)]:
+                started.result()
+        yield from pool.map(partial(_measure_chunk, embed=embed), _chunks(objects, chunk))
+
+
+_THREAD_LIMITS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextlib.contextmanager
+def _one_thread_each() -> Iterator[None]:
+    """The environment worker processes start with: one BLAS / OpenMP thread each (a user's own limit kept)."""
+    saved = {name: os.environ.get(name) for name in _THREAD_LIMITS}
+    for name in _THREAD_LIMITS:
+        os.environ.setdefault(name, "1")
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _ray_batch(batch: Any, embed: EmbedFn | None) -> dict[str, list[str]]:
