@@ -94,6 +94,9 @@ def test_a_map_of_two_tables_shares_one_projection_and_pairs_partners(tmp_path) 
     assert len(found) == 6 and found.legend == ("x", "y")
     assert found.source.tolist() == [0, 0, 1, 1, 1, 1] and found.row.tolist() == [0, 1, 0, 1, 2, 3]
     assert sorted(map(tuple, found.lines.tolist())) == [(0, 2), (0, 4), (1, 3)]  # z has no partner
+    # The other way round: every rendering of 'a' still pairs with its original
+    flipped = shanty.similarity_map(sources[::-1], "group", pair_on="key")
+    assert sorted(map(tuple, flipped.lines.tolist())) == [(0, 4), (1, 5), (2, 4)]
     assert found.labels[2] == "a"
     # Row 'a' of the originals: its two renderings first, then the rest
     similar = [p for p, _ in found.similar(0, k=5)]

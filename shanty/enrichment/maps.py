@@ -21,9 +21,18 @@ from ..artifact import ArtifactVersion
 from ..errors import InvalidInputError
 from .similarity import Projection, embedding_matrix, nearest, points_in_polygon, project
 
-__all__ = ["LABEL_LIMIT", "MapSource", "SimilarityMap", "colour_columns", "embedding_columns", "similarity_map"]
+__all__ = [
+    "LABEL_LIMIT",
+    "LINE_LIMIT",
+    "MapSource",
+    "SimilarityMap",
+    "colour_columns",
+    "embedding_columns",
+    "similarity_map",
+]
 
 LABEL_LIMIT = 50_000  # past this many points, hover shows the row number, not a label per point
+LINE_LIMIT = 200_000  # partner lines drawn at most (a key shared by many rows on both sides multiplies)
 _BINS = 5  # a number column colours the map in this many quantile bins
 _TEXT_TYPES = (pa.string(), pa.large_string())
 
@@ -105,6 +114,22 @@ def _colours(values: list, numeric: bool) -> tuple[np.ndarray, tuple[str, ...]]:
     return np.array([index[s] for s in shown], dtype=np.int32), legend
 
 
+def _partner_lines(left: list, right: list) -> np.ndarray:
+    """Point pairs (left row, len(left) + right row) of every two rows with the same key, as a join pairs
+    them (an original with each of its renderings), at most LINE_LIMIT of them; empty keys pair nothing."""
+    rows_of: dict = {}
+    for position, key in enumerate(left):
+        if key is not None:
+            rows_of.setdefault(key, []).append(position)
+    offset, pairs = len(left), []
+    for j, key in enumerate(right):
+        for i in rows_of.get(key, ()) if key is not None else ():
+            pairs.append((i, offset + j))
+            if len(pairs) >= LINE_LIMIT:
+                return np.array(pairs, dtype=np.int32)
+    return np.array(pairs, dtype=np.int32).reshape(-1, 2)
+
+
 def _stacked(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
     """One ``(matrix, present)`` of several tables' vectors, in order (a table without any is zeros).
     InvalidInputError when the tables' vectors differ in length."""
@@ -184,8 +209,8 @@ def similarity_map(
 ) -> SimilarityMap:
     """The map of one or two tables' embeddings: projected together by ``method`` (``pca`` or ``umap``),
     coloured by column ``color_by`` (a number column in quantile bins; None: by table), labelled by
-    ``label_by`` (default: the first text column), joined by lines between rows of the first and second
-    table whose ``pair_on`` values are equal.
+    ``label_by`` (default: the first text column), joined by lines between every row of the first table
+    and every row of the second whose ``pair_on`` values are equal (at most :data:`LINE_LIMIT`).
 
     InvalidInputError names a missing column, embeddings of different lengths, or more than two tables.
     """
@@ -217,12 +242,7 @@ def similarity_map(
     color, legend = _colours(colour_values, bool(color_by) and numeric)
     lines = np.zeros((0, 2), dtype=np.int32)
     if pair_on and len(sources) == 2:
-        first = {}
-        for position, key in enumerate(keys[0]):
-            first.setdefault(key, position)
-        offset = len(keys[0])
-        pairs = [(first[key], offset + j) for j, key in enumerate(keys[1]) if key is not None and key in first]
-        lines = np.array(pairs, dtype=np.int32).reshape(-1, 2)
+        lines = _partner_lines(keys[0], keys[1])
     n = len(matrix)
     return SimilarityMap(
         tuple(sources),
