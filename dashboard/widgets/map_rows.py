@@ -116,8 +116,10 @@ def selected_rows(source: MapSource, rows: Sequence[int], key: str) -> None:
 
 def row_list(found: SimilarityMap, points: Sequence[tuple[int, float | None]], key: str, color_name: str) -> None:
     """Rows named by map point, in the given order, as one playable table: rank, distance, the table,
-    the row's media (the column its embedding describes), its label and its value of ``color_name``."""
-    columns = ["rank", "distance", "table", "media", "label", color_name]
+    the row's media (the column its embedding describes), its label and its value of ``color_name``
+    (not when the map is coloured by table: the table column says it)."""
+    by_table = color_name == "(table)"
+    columns = ["rank", "distance", "table", "media", "label"] + ([] if by_table else [color_name])
     kinds: dict[str, str | None] = {c: None for c in columns}
     rows: list[list[Any]] = []
     for rank, (point, distance) in enumerate(points):
@@ -138,8 +140,8 @@ def row_list(found: SimilarityMap, points: Sequence[tuple[int, float | None]], k
                 source.title,
                 cell,
                 found.labels[point] if found.labels is not None else f"row {int(found.row[point]):,}",
-                found.legend[int(found.color[point])],
             ]
+            + ([] if by_table else [found.legend[int(found.color[point])]])
         )
     specs = [
         {"name": c, "kind": kinds[c], "numeric": c == "distance", "sortable": False, "filterable": False}
