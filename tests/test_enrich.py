@@ -97,6 +97,17 @@ def test_enrich_measures_every_kind_and_logs_a_new_version_with_lineage(source) 
     assert set(version.manifest.entries) - {"clips.table.parquet"} <= set(logged.manifest.entries)
 
 
+def test_enriching_an_enriched_version_measures_the_same_media_again_not_the_images_it_made(file_kit, tmp_path) -> None:
+    root = str(tmp_path / "registry")
+    bucket = file_kit.new_bucket()
+    _media(file_kit, bucket)
+    first = shanty.enrich(_log_source(root, bucket), runner="serial").version
+    again = shanty.enrich(first, runner="serial")
+    assert again.cached == 4 and again.measured == 0
+    assert again.version.get("clips").columns == first.get("clips").columns  # no sound_spectrogram_width...
+    assert again.version.version == first.version  # the very same table: nothing new is logged
+
+
 def test_a_rerun_measures_only_new_or_changed_objects(file_kit, tmp_path) -> None:
     root = str(tmp_path / "registry")
     bucket = file_kit.new_bucket()

@@ -137,9 +137,10 @@ def enrich(
     the table with the measured columns as the next version of the same artifact.
 
     Audio gains duration, sample rate, channels, RMS and peak dBFS, silence ratio, waveform peaks, a
-    spectrogram image, an embedding (timbre and tune: instruments cluster) and a melody vector (the tune
-    alone, octave-free: a song and its renderings are neighbours); images width, height, mean colour, perceptual hash and an
-    embedding; video duration, fps, size and a poster frame. ``embed(kind, bytes) -> vector`` replaces
+    spectrogram image, an embedding (timbre and tune: instruments cluster) and a melody vector (the
+    tune alone, octave-free: a song and its renderings are neighbours); images width, height, mean
+    colour, perceptual hash and an embedding; video duration, fps, size and a poster frame. Images an
+    earlier enrichment made (spectrograms, posters) are not measured again. ``embed(kind, bytes) -> vector`` replaces
     the built-in embeddings. ``runner`` is ``local`` (a process pool of ``workers``, default all cores),
     ``serial`` or ``ray`` (at ``ray_address``); every runner gives the same values. Results are cached
     by object digest: a re-run measures only new or changed files. Raises InvalidInputError for an
@@ -149,7 +150,8 @@ def enrich(
     name = _table_name(version, table)
     source = version.get(name)
     assert isinstance(source, Table)
-    work = media_work(version, source, columns)
+    made = (version.metadata or {}).get("enrichment", {}).get("columns", [])
+    work = media_work(version, source, columns, skip=set(made) if columns is None else set())
     results, measured = measure_all(
         work,
         runner=runner,

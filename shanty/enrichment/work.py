@@ -9,7 +9,7 @@ values, so a process pool or a Ray cluster can take it as it is.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -63,13 +63,15 @@ def object_from_row(row: dict) -> MediaObject:
     return MediaObject(row["kind"], row["uri"], row["version"], int(row["size"]), row["digest"], row["etag"])
 
 
-def media_work(version: ArtifactVersion, table: Table, columns: Sequence[str] | None = None) -> WorkList:
-    """The work list for ``table`` logged in ``version``: every audio, image and video column (or only
-    ``columns``), each distinct object once.
+def media_work(
+    version: ArtifactVersion, table: Table, columns: Sequence[str] | None = None, skip: Set[str] = frozenset()
+) -> WorkList:
+    """The work list for ``table`` logged in ``version``: every audio, image and video column but those in
+    ``skip`` (or only ``columns``), each distinct object once.
 
     InvalidInputError names a column that is not a measurable media column, or a table without one.
     """
-    media = {name: kind for name, kind in table.media_columns.items() if kind in MEASURED_KINDS}
+    media = {name: kind for name, kind in table.media_columns.items() if kind in MEASURED_KINDS and name not in skip}
     if columns is not None:
         unknown = [c for c in columns if c not in media]
         if unknown:
