@@ -175,7 +175,7 @@ def cmd_manifest_export(args: argparse.Namespace) -> None:
 def cmd_manifest_import(args: argparse.Namespace) -> None:
     path = Path(args.file)
     data = read_json_file(path, "give the path of a wandb_manifest.json, exported again if it is damaged.")
-    manifest = Manifest.from_wandb_json(data, where=str(path))
+    manifest = Manifest.from_wandb_json(data, where=str(path), local_files=args.allow_local_files)
     with api.Run(project=args.project, job_type="import", root=args.registry) as run:
         registry = run.registry
         info, created = registry.commit_version(
@@ -365,6 +365,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", required=True)
     p.add_argument("--type", required=True)
     p.add_argument("--note")
+    p.add_argument(
+        "--allow-local-files",
+        action="store_true",
+        help="accept file:// references (your own manifest); each file must still hold the recorded bytes",
+    )
     p = add(
         "import-wandb",
         cmd_import_wandb,

@@ -21,6 +21,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .digests import file_matches
 from .errors import InvalidInputError, MalformedError
 from .manifest_rows import (
     BULK_BATCH_ROWS,
@@ -34,7 +35,7 @@ from .manifest_rows import (
     write_bulk,
 )
 from .parquet_bytes import read_parquet_bytes, write_parquet_bytes
-from .storage import check_scheme
+from .storage import check_scheme, local_path
 
 # The entry, its schema and the bulk files live in manifest_rows; they are named here as before.
 __all__ = [
@@ -55,6 +56,29 @@ def manifest_digest(pairs: Iterable[tuple[str, str]]) -> str:
     for path, digest in sorted(pairs):
         md5.update(f"{path}:{digest}\n".encode())
     return md5.hexdigest()
+
+
+def _check_local_ref(item: dict[str, Any], path: str, where: str, allowed: bool) -> None:
+    """Refuse a ``file://`` reference unless ``allowed``, and then unless the file holds the recorded bytes."""
+    target = local_path(item["ref"])
+    if target is None:
+        return
+    if not allowed:
+        raise InvalidInputError(
+            f"{where}: the entry {path!r} references a file on this machine ({item['ref']}); import a manifest "
+            "with local files only if it is your own (shanty manifest import --allow-local-files)."
+        )
+    extra = item.get("extra") or {}
+    # A digest that names no checksum (W&B's checksum=False writes the path) can only be held to the size
+    if (
+        not target.is_file()
+        or file_matches(target, item["digest"], extra) is False
+        or (item.get("size") and target.stat().st_size != item["size"])
+    ):
+        raise InvalidInputError(
+            f"{where}: the entry {path!r} references {item['ref']}, which does not hold the bytes the manifest "
+            "records; import it where that file is unchanged, or reference the file anew."
+        )
 
 
 class Manifest:
@@ -263,8 +287,14 @@ class Manifest:
         }
 
     @classmethod
-    def from_wandb_json(cls, data: Any, where: str = "wandb_manifest.json") -> Manifest:
-        """Import W&B's manifest v1; raises MalformedError naming what is wrong."""
+    def from_wandb_json(cls, data: Any, where: str = "wandb_manifest.json", *, local_files: bool = False) -> Manifest:
+        """Import W&B's manifest v1; raises MalformedError naming what is wrong.
+
+        A reference to a file on this machine (``file://``) is refused unless ``local_files``: a manifest
+        from elsewhere must not make this registry serve ``/etc/passwd``. When allowed, the file must
+        hold the bytes the manifest records (its MD5, or its size where the digest is no checksum), or
+        the import is refused.
+        """
         if not isinstance(data, dict) or data.get("version") != 1 or not isinstance(data.get("contents"), dict):
             raise MalformedError(
                 f"{where} is not a W&B manifest of version 1 (it needs 'version': 1 and a 'contents' object)."
@@ -283,6 +313,7 @@ class Manifest:
                     check_scheme(item["ref"])
                 except InvalidInputError as exc:
                     raise MalformedError(f"{where}: the entry {path!r}: {exc}") from None
+                _check_local_ref(item, path, where, local_files)
             if item.get("extra") is not None and not isinstance(item["extra"], dict):
                 raise MalformedError(f"{where}: the entry {path!r} has an 'extra' that is not an object.")
             extra = dict(item.get("extra") or {})

@@ -51,6 +51,7 @@ FILES = {
     "extra-list.json": wandb_manifest({"a.wav": {"digest": "x", "size": 1, "extra": [1]}}).encode(),
     "ref-ftp.json": wandb_manifest({"a.wav": {"digest": "x", "size": 1, "ref": "ftp://host/a.wav"}}).encode(),
     "no-path.json": wandb_manifest({"": {"digest": "x", "size": 1}}).encode(),
+    "ref-passwd.json": wandb_manifest({"a.wav": {"digest": "x", "size": 1, "ref": "file:///etc/passwd"}}).encode(),
 }
 
 CLI_CASES = [
@@ -68,6 +69,25 @@ CLI_CASES = [
         "Unknown URI scheme ftp://",
     ),
     (["manifest", "import", "no-path.json", "--project", "p", "--name", "m", "--type", "t"], ""),
+    (
+        ["manifest", "import", "ref-passwd.json", "--project", "p", "--name", "m", "--type", "t"],
+        "references a file on this machine (file:///etc/passwd)",
+    ),
+    (
+        [
+            "manifest",
+            "import",
+            "ref-passwd.json",
+            "--project",
+            "p",
+            "--name",
+            "m",
+            "--type",
+            "t",
+            "--allow-local-files",
+        ],
+        "which does not hold the bytes the manifest records",
+    ),
     (["manifest", "export", "p/songs:v0", "--out", "missing-folder/m.json"], "missing-folder/m.json"),
     (["download", "p/songs:v0", "--root", "/proc/not-here"], "pick a folder you can write to"),
 ]

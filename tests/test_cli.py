@@ -106,9 +106,10 @@ def test_manifest_export_import_round_trip(capsys, bucket: Path, tmp_path: Path)
     out_file = tmp_path / "wandb_manifest.json"
     assert cli(capsys, "manifest", "export", "songs/sample_songs:v0", "--out", str(out_file))[0] == 0
     assert json.loads(out_file.read_text())["contents"]["a.wav"]["ref"] == f"file://{bucket}/a.wav"
-    code, out, _ = cli(
-        capsys, "manifest", "import", str(out_file), "--project", "imported", "--name", "copy", "--type", "raw_data"
-    )
+    importing = ["manifest", "import", str(out_file), "--project", "imported", "--name", "copy", "--type", "raw_data"]
+    code, _, err = cli(capsys, *importing)  # local files are named: only the user's own manifest may do that
+    assert code == 1 and "--allow-local-files" in err
+    code, out, _ = cli(capsys, *importing, "--allow-local-files")
     assert code == 0 and "imported/copy:v0  5 files" in out
     original = json.loads(cli(capsys, "diff", "songs/sample_songs:v0", "imported/copy:v0", "--json")[1])
     assert original["changes"] == [] and original["summary"]["unchanged"]["count"] == 5

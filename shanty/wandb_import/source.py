@@ -90,8 +90,8 @@ def folder_source(folder: str | os.PathLike[str]) -> Source:
         if not files:
             raise NotFoundError(f"{folder} holds no files, so no W&B artifact; {advice}")
         return Source(files, str(folder), advice)
-    manifest = Manifest.from_wandb_json(
-        read_json_file(folder / MANIFEST_NAME, advice), where=str(folder / MANIFEST_NAME)
+    manifest = Manifest.from_wandb_json(  # the user's own W&B output: its local files are theirs (and verified)
+        read_json_file(folder / MANIFEST_NAME, advice), where=str(folder / MANIFEST_NAME), local_files=True
     )
     files = {}
     for entry in manifest:
