@@ -305,14 +305,20 @@ class Registry:
                 f"The artifact {artifact} has no files; add a reference or a file before logging it."
             )
         digest = manifest.digest
-        manifest_key = self.put_manifest(manifest)  # before the claim: a visible version is complete
         check_metadata(metadata or {}, artifact)
 
-        def build(state: ArtifactState) -> dict[str, Any] | None:
+        def check_type(state: ArtifactState) -> None:
             if state.versions and state.versions[0]["type"] != type:
                 raise InvalidInputError(
                     f"{project}/{artifact} has type {state.versions[0]['type']!r}, not {type!r}; use another name or the same type."
                 )
+
+        # What can be refused is refused before the manifest is stored: a refused commit leaves no orphan
+        check_type(self._state(project, artifact))
+        manifest_key = self.put_manifest(manifest)  # before the claim: a visible version is complete
+
+        def build(state: ArtifactState) -> dict[str, Any] | None:
+            check_type(state)
             for index, record in enumerate(state.versions):
                 if record["digest"] == digest and state.gone(index) is None:
                     todo = [a for a in aliases if state.alias_of.get(a) != index]

@@ -100,9 +100,12 @@ def test_reserved_or_invalid_aliases_are_refused(bucket: Path, alias: str) -> No
 def test_type_is_fixed_per_artifact(bucket: Path) -> None:
     log(bucket)
     (bucket / "x.wav").write_bytes(b"x")
+    manifests = Path(os.environ["SHANTY_ROOT"]) / "manifests"
+    stored = sorted(manifests.iterdir())
     with pytest.raises(InvalidInputError, match="has type 'raw_data'"):
         log(bucket, type="model")
     assert len(shanty.Api().versions("p/songs_ds")) == 1
+    assert sorted(manifests.iterdir()) == stored  # the refused commit stored no manifest (no orphan)
 
 
 @pytest.mark.parametrize(
