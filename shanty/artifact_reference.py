@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import posixpath
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -63,7 +65,47 @@ def add_listing(
             ) from None
 
 
+def plain_key(relpath: str) -> bool:
+    """Whether an object's name below the referenced prefix can be an entry path as it is: no empty,
+    ``.`` or ``..`` part (``data//x.wav``, ``data/../x``), which a file system would fold into another
+    name. Substring tests first: a listing of millions pays a few nanoseconds a key."""
+    if "//" in relpath or "/." in relpath or relpath.startswith(("/", ".")):
+        return relpath == posixpath.normpath(relpath) and not relpath.startswith(("/", "../")) and relpath != ".."
+    return bool(relpath)
+
+
+def _plain_only(chunks: Iterator[list[ObjectInfo]], skipped: list[str]) -> Iterator[list[ObjectInfo]]:
+    """The listing without the objects :func:`plain_key` refuses (their names collected in ``skipped``)."""
+    for chunk in chunks:
+        kept = [o for o in chunk if plain_key(o.relpath)]
+        if len(kept) != len(chunk):
+            skipped.extend(o.relpath for o in chunk if not plain_key(o.relpath))
+        yield kept
+
+
+def _warn_skipped(uri: str, skipped: list[str]) -> None:
+    if skipped:
+        shown = ", ".join(repr(name) for name in skipped[:3]) + (" ..." if len(skipped) > 3 else "")
+        warnings.warn(
+            f"{len(skipped)} object(s) at {uri} have names with an empty, '.' or '..' part ({shown}), which "
+            "no download folder can hold as named; they were left out. Rename them to include them.",
+            stacklevel=4,
+        )
+
+
 def _add_listed(
+    manifest: Manifest, uri: str, name: str | None, chunks: Iterator[list[ObjectInfo]]
+) -> list[ManifestEntry] | BulkEntries:
+    """The listed objects as entries (a bulk file past BULK_REFERENCE_OBJECTS); objects whose names
+    cannot be entry paths are left out with one warning naming them, the rest of the prefix kept."""
+    skipped: list[str] = []
+    try:
+        return _add_plain(manifest, uri, name, _plain_only(chunks, skipped))
+    finally:
+        _warn_skipped(uri, skipped)
+
+
+def _add_plain(
     manifest: Manifest, uri: str, name: str | None, chunks: Iterator[list[ObjectInfo]]
 ) -> list[ManifestEntry] | BulkEntries:
     held: list[ObjectInfo] = []
