@@ -18,6 +18,7 @@ Variables of the SDKs themselves (``AWS_*``, ``STORAGE_EMULATOR_HOST``,
 | ``SHANTY_PROGRESS`` | ``0``: no progress bars in a terminal | on |
 | ``SHANTY_S3_MAX_ATTEMPTS`` | attempts per S3 request (else ``AWS_MAX_ATTEMPTS``) | 6 |
 | ``SHANTY_GCS_RETRY_DEADLINE`` | seconds of retries per GCS request | the SDK's |
+| ``SHANTY_OUTAGE_SECONDS`` | how long a listing or download waits out a store that stopped answering, then resumes where it was | 30 |
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ _VARIABLES = (
     "SHANTY_PROGRESS",
     "SHANTY_S3_MAX_ATTEMPTS",
     "SHANTY_GCS_RETRY_DEADLINE",
+    "SHANTY_OUTAGE_SECONDS",
     # Fallbacks the SHANTY_ ones are derived from.
     "AWS_MAX_ATTEMPTS",
     "XDG_CACHE_HOME",
@@ -72,6 +74,7 @@ class Settings:
     s3_max_attempts_text: str
     s3_max_attempts_variable: str
     gcs_retry_deadline: str | None
+    outage_text: str = "30"
 
     @property
     def default_root(self) -> str:
@@ -127,6 +130,20 @@ class Settings:
             raise InvalidInputError(f"SHANTY_GCS_RETRY_DEADLINE={text!r} is not a positive number of seconds.")
         return seconds
 
+    @property
+    def outage_seconds(self) -> float:
+        """How long a listing or download rides out a store that stopped answering; InvalidInputError
+        when SHANTY_OUTAGE_SECONDS is not a number of seconds (0 turns the waiting off)."""
+        try:
+            seconds = float(self.outage_text)
+        except ValueError:
+            seconds = -1.0
+        if seconds < 0:
+            raise InvalidInputError(
+                f"SHANTY_OUTAGE_SECONDS={self.outage_text!r} is not a number of seconds; set it to 0 or more."
+            )
+        return seconds
+
 
 def settings() -> Settings:
     """The current settings (re-read only when one of the variables changed)."""
@@ -156,4 +173,5 @@ def _settings(values: tuple[str | None, ...]) -> Settings:
         s3_max_attempts_text=env[attempts_variable] or str(DEFAULT_S3_MAX_ATTEMPTS),
         s3_max_attempts_variable=attempts_variable,
         gcs_retry_deadline=env["SHANTY_GCS_RETRY_DEADLINE"] or None,
+        outage_text=env["SHANTY_OUTAGE_SECONDS"] or "30",
     )

@@ -25,6 +25,8 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SHANTY_SECRET_FILE", str(tmp_path / "app-secret"))
     monkeypatch.setenv("SHANTY_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("SHANTY_PROGRESS", "0")
+    # A store that is down fails at once (tests of riding out an outage set their own time)
+    monkeypatch.setenv("SHANTY_OUTAGE_SECONDS", "0")
     monkeypatch.chdir(tmp_path)
 
 

@@ -45,6 +45,7 @@ from ..settings import DEFAULT_S3_MAX_ATTEMPTS, settings
 from .base import ObjectInfo
 from .budget import ListingBudget, check_max_objects, stream_listing
 from .location import Location, parse_location
+from .retry import ride_out
 from .stream import ByteStream
 
 __all__ = ["S3Storage"]
@@ -106,6 +107,19 @@ def _is_folder_marker(entry: dict[str, Any]) -> bool:
 
 def _take(listing: ListingBudget[dict[str, Any]], entries: list[dict[str, Any]]) -> None:
     listing.add([e for e in entries if not _is_folder_marker(e)])
+
+
+_THROTTLED = {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "InternalError", "ServiceUnavailable"}
+
+
+def _transient(exc: BaseException) -> bool:
+    """Whether a failure may pass if asked again later: the store unreachable, or busy, or failing (5xx)."""
+    if isinstance(exc, BotoConnectionError | HTTPClientError | IncompleteReadError | ConnectionError):
+        return True
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        return status >= 500 or exc.response.get("Error", {}).get("Code") in _THROTTLED
+    return False
 
 
 class S3Storage:
@@ -221,17 +235,31 @@ class S3Storage:
         }
         if delimiter:
             params["Delimiter"] = delimiter
+        # Paged by hand, not by boto3's paginator: a page that fails after the SDK's own retries is asked
+        # again (the store may be restarting) from the same token, so a long listing resumes, not restarts.
+        del params["PaginationConfig"]
         if versioned:
             # No KeyMarker-only starts here: moto mishandles them, so versioned ranges are whole prefixes.
-            pages = self.client.get_paginator("list_object_versions").paginate(**params)
+            call, params["MaxKeys"] = self.client.list_object_versions, page_size or PAGE_SIZE
         else:
-            pages = self.client.get_paginator("list_objects_v2").paginate(
-                **params, **({"StartAfter": start_after} if start_after else {})
-            )
-        for page in pages:
+            call, params["MaxKeys"] = self.client.list_objects_v2, page_size or PAGE_SIZE
+            if start_after:
+                params["StartAfter"] = start_after
+        while True:
+            page = ride_out(lambda: call(**params), _transient)
             objects = page.get("Versions", [])
             current = [v for v in objects if v["IsLatest"]] if versioned else page.get("Contents", [])
             yield current, [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+            if not page.get("IsTruncated"):
+                return
+            if versioned:  # as boto3's paginator: each marker the page gave, and none it did not
+                for name in ("KeyMarker", "VersionIdMarker"):
+                    params.pop(name, None)
+                    if page.get(f"Next{name}"):
+                        params[name] = page[f"Next{name}"]
+            else:
+                params.pop("StartAfter", None)
+                params["ContinuationToken"] = page["NextContinuationToken"]
 
     def _versioned(self, bucket: str) -> bool:
         """Whether to list versions: versioning is or was enabled, or cannot be checked but versions can be listed."""
@@ -388,10 +416,25 @@ class S3Storage:
         return self.client.get_object(Bucket=loc.bucket, Key=loc.key, **_version_args(loc))["Body"]
 
     def download(self, uri: str, version: str | None, dest: Path) -> None:
-        """Stream the object (at ``version``, else the URI's pinned version, else the latest) to ``dest``."""
+        """Stream the object (at ``version``, else the URI's pinned version, else the latest) to ``dest``.
+
+        A connection lost midway is resumed from the bytes already written (a ranged GET of the same
+        version, or of the same ETag when the bucket keeps no versions), within SHANTY_OUTAGE_SECONDS."""
         loc = _loc(uri, version)
-        with self._errors(loc), closing(self._get(loc)) as body, open(dest, "wb") as out:
-            shutil.copyfileobj(body, out, _CHUNK)
+        pinned: dict[str, Any] = dict(_version_args(loc))
+        with self._errors(loc), open(dest, "wb") as out:
+
+            def rest() -> None:
+                params = {"Bucket": loc.bucket, "Key": loc.key, **pinned}
+                if out.tell():
+                    params["Range"] = f"bytes={out.tell()}-"
+                response = self.client.get_object(**params)
+                if "VersionId" not in pinned and response.get("ETag"):
+                    pinned.setdefault("IfMatch", response["ETag"])  # the rest must be the same object
+                with closing(response["Body"]) as body:
+                    shutil.copyfileobj(body, out, _CHUNK)
+
+            ride_out(rest, _transient)
 
     def read_bytes(self, uri: str) -> bytes:
         """See :meth:`Storage.read_bytes`."""
