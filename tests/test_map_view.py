@@ -91,3 +91,12 @@ def test_a_broken_selection_link_is_explained_and_a_table_without_embeddings_say
     assert not at.exception
     assert any("has no embedding column yet" in i.value for i in at.info)
     assert any("shanty enrich cshanty/audio_formats:v0 --table formats" in c.value for c in at.code)
+
+
+def test_another_table_drops_the_selection_and_the_picked_row(app) -> None:
+    at = app(VIEW, sel="-9,-9;9,-9;9,9;-9,9", point="0:1")
+    assert at.query_params["sel"] and at.query_params["point"] == "0:1"
+    at.selectbox(key="m_artifact").set_value("cshanty/original_songs").run()
+    assert not at.exception
+    assert "sel" not in at.query_params and "point" not in at.query_params
+    assert not any("Selected rows" in h.value for h in at.subheader)

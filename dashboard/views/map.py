@@ -112,7 +112,13 @@ except ShantyError as exc:
     st.error(plain(exc))
     st.stop()
 
-# The selection (a polygon) and the focused row live in the URL.
+# The selection (a polygon) and the focused row live in the URL; both belong to one map: another table,
+# embedding or projection places the rows elsewhere, so they are dropped
+identity = repr((tables, method))
+if st.session_state.get("m_for", identity) != identity:
+    for stale in ("m_selection", "m_point"):
+        st.session_state[stale] = None
+st.session_state.m_for = identity
 if "m_selection" not in st.session_state:
     raw = link_value("sel")
     st.session_state.m_selection = None
