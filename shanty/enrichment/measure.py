@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..digests import file_matches
+from ..media.ranged_file import ReadAt, file_reader, range_reader
 from ..storage import local_path, open_range
 from .work import MediaObject
 
@@ -28,25 +29,11 @@ EmbedFn = Callable[[str, bytes], Any]  # (kind, the object's bytes) -> a vector,
 BYTES_FIELDS = ("spectrogram_png", "poster_png")
 
 
-def _read_at(obj: MediaObject) -> Callable[[int, int], bytes]:
+def _read_at(obj: MediaObject) -> ReadAt:
     path = local_path(obj.uri)
     if path is not None:
-
-        def read_local(offset: int, length: int) -> bytes:
-            with open(path, "rb") as handle:
-                handle.seek(offset)
-                return handle.read(max(0, min(length, obj.size - offset)))
-
-        return read_local
-
-    def read_remote(offset: int, length: int) -> bytes:
-        end = min(offset + length, obj.size)
-        if end <= offset:
-            return b""
-        with open_range(obj.uri, obj.version, offset, end, etag=obj.etag) as stream:
-            return stream.read()
-
-    return read_remote
+        return file_reader(path, obj.size)
+    return range_reader(lambda start, end: open_range(obj.uri, obj.version, start, end, etag=obj.etag), obj.size)
 
 
 def _unchanged(obj: MediaObject) -> bool:
@@ -62,7 +49,7 @@ def _unchanged(obj: MediaObject) -> bool:
         return False
 
 
-def _measures(obj: MediaObject, read_at: Callable[[int, int], bytes]) -> Any:
+def _measures(obj: MediaObject, read_at: ReadAt) -> Any:
     if obj.kind == "audio":
         from .audio import measure_audio
 

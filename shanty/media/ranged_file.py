@@ -17,9 +17,35 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["RangedFile", "ReadAt"]
+__all__ = ["RangedFile", "ReadAt", "file_reader", "range_reader"]
 
 ReadAt = Callable[[int, int], bytes]  # (offset, length) -> up to ``length`` bytes from ``offset``
+
+
+def file_reader(path: Any, size: int) -> ReadAt:
+    """``read_at`` over a local file of ``size`` recorded bytes (never past them, however long it grew)."""
+
+    def read_local(offset: int, length: int) -> bytes:
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            return handle.read(max(0, min(length, size - offset)))
+
+    return read_local
+
+
+def range_reader(open_range: Callable[[int, int], Any], size: int) -> ReadAt:
+    """``read_at`` over an object of ``size`` bytes, one ranged request per call: ``open_range(start, end)``
+    returns a stream (context manager with ``read()``) of exactly those bytes."""
+
+    def read_remote(offset: int, length: int) -> bytes:
+        end = min(offset + length, size)
+        if end <= offset:
+            return b""
+        with open_range(offset, end) as stream:
+            return stream.read()
+
+    return read_remote
+
 
 MIN_AHEAD, MAX_AHEAD = 32 * 1024, 4 * 1024 * 1024  # read-ahead after a seek, and its cap while sequential
 KEEP_CHUNKS, KEEP_CHUNK_BYTES = 8, 256 * 1024  # recent chunks kept for demuxers that probe the same places

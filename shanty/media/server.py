@@ -48,6 +48,7 @@ from ..records import VersionInfo
 from ..registry import Registry
 from ..storage import local_path, storage_for
 from .content_types import content_type_for
+from .ranged_file import file_reader, range_reader
 from .relay import ByteStream, open_relay
 from .tokens import MediaClaim, sign_media, verify_media, viewer_tag
 
@@ -414,19 +415,5 @@ class MediaServer:
         from the local file or fetched as one ranged request to the store, for decoders that must not hold
         a whole file (see :func:`shanty.media.waveform.waveform_of`). Raises what :meth:`open_stream` raises."""
         if isinstance(target, LocalFile):
-
-            def read_local(offset: int, length: int) -> bytes:
-                with open(target.path, "rb") as handle:
-                    handle.seek(offset)
-                    return handle.read(max(0, min(length, target.size - offset)))
-
-            return read_local
-
-        def read_remote(offset: int, length: int) -> bytes:
-            end = min(offset + length, target.size)
-            if end <= offset:
-                return b""
-            with self.open_stream(target, offset, end) as stream:
-                return stream.read()
-
-        return read_remote
+            return file_reader(target.path, target.size)
+        return range_reader(lambda start, end: self.open_stream(target, start, end), target.size)
