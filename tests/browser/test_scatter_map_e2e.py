@@ -154,6 +154,16 @@ def lasso_around(page: Page, centre: tuple[float, float], radius: float, steps: 
     page.mouse.up()
 
 
+def box_around(page: Page, corner: tuple[float, float], opposite: tuple[float, float]) -> None:
+    """Switch to box mode and drag a rectangle between two data points."""
+    page.get_by_role("button", name="Box: drag a rectangle to select points").click()
+    (x0, y0), (x1, y1) = screen(page, corner), screen(page, opposite)
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x1, y1, steps=8)
+    page.mouse.up()
+
+
 @pytest.mark.parametrize("map_page", ["auto", "webgl", "canvas"], indirect=True)
 def test_map_draws_and_hover_names_the_point(map_page: Page, request: pytest.FixtureRequest) -> None:
     open_map(map_page)
@@ -205,12 +215,7 @@ def test_lasso_box_escape_and_click_come_back_to_python(map_page: Page) -> None:
     assert cleared["changed"] is True and cleared["inside"] == 0
     expect(map_page.get_by_test_id("map-count")).to_have_text("900 points · 0 selected")
 
-    map_page.get_by_role("button", name="Box: drag a rectangle to select points").click()
-    (x0, y0), (x1, y1) = screen(map_page, (-3, 12)), screen(map_page, (3, 6))
-    map_page.mouse.move(x0, y0)
-    map_page.mouse.down()
-    map_page.mouse.move(x1, y1, steps=8)
-    map_page.mouse.up()
+    box_around(map_page, (-3, 12), (3, 6))
     boxed = event_when(map_page, lambda e: bool(e["selection"]))
     assert len(boxed["selection"]) == 4 and contains(boxed["selection"], VOICE)
     assert not contains(boxed["selection"], DRUM) and boxed["inside"] >= 290
@@ -271,12 +276,7 @@ def test_a_million_points_render_and_select(map_page: Page) -> None:
     tip = map_page.get_by_role("tooltip")
     expect(tip.locator(".tip-group")).to_have_text("voice")
     expect(tip.locator(".tip-label")).to_contain_text("row ")  # no labels are sent for this many points
-    map_page.get_by_role("button", name="Box: drag a rectangle to select points").click()
-    (x0, y0), (x1, y1) = screen(map_page, (-3, 12)), screen(map_page, (3, 6))
-    map_page.mouse.move(x0, y0)
-    map_page.mouse.down()
-    map_page.mouse.move(x1, y1, steps=8)
-    map_page.mouse.up()
+    box_around(map_page, (-3, 12), (3, 6))
     event = event_when(map_page, lambda e: bool(e["selection"]))
     assert contains(event["selection"], VOICE) and 330_000 <= event["inside"] <= 333_333
     expect(map_page.get_by_test_id("map-count")).to_have_text(f"1,000,000 points · {event['inside']:,} selected")
