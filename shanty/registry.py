@@ -307,27 +307,25 @@ class Registry:
         digest = manifest.digest
         check_metadata(metadata or {}, artifact)
 
-        def check_type(state: ArtifactState) -> None:
+        stored: list[str] = []  # the manifest's key once stored (by the first attempt that needs it)
+
+        def build(state: ArtifactState) -> dict[str, Any] | None:
+            # What can be refused is refused before the manifest is stored: a refused commit leaves no orphan
             if state.versions and state.versions[0]["type"] != type:
                 raise InvalidInputError(
                     f"{project}/{artifact} has type {state.versions[0]['type']!r}, not {type!r}; use another name or the same type."
                 )
-
-        # What can be refused is refused before the manifest is stored: a refused commit leaves no orphan
-        check_type(self._state(project, artifact))
-        manifest_key = self.put_manifest(manifest)  # before the claim: a visible version is complete
-
-        def build(state: ArtifactState) -> dict[str, Any] | None:
-            check_type(state)
             for index, record in enumerate(state.versions):
                 if record["digest"] == digest and state.gone(index) is None:
                     todo = [a for a in aliases if state.alias_of.get(a) != index]
                     return {"op": "alias", "version": index, "aliases": todo} if todo else None
+            if not stored:
+                stored.append(self.put_manifest(manifest))  # before the claim: a visible version is complete
             return {
                 "op": "version",
                 "type": type,
                 "digest": digest,
-                "manifest": manifest_key,
+                "manifest": stored[0],
                 "file_count": len(manifest),
                 "total_size": manifest.total_size,
                 "description": description,
