@@ -31,6 +31,9 @@ DEMO_ROOT = DATA_DIR / "registry"
 # something a writer can change expires within it (the pickers' and the Runs view's SCAN_SECONDS, the
 # media server's VERSION_RECHECK; tests/test_replicas.py holds the app to it).
 REFRESH_SECONDS = 10
+# Reruns within this long of a read of an artifact's log answer from it without a request (a click on
+# a page that reads the same artifacts many times); well inside REFRESH_SECONDS.
+FRESH_SECONDS = 2
 
 
 def configured_root() -> str | None:
@@ -47,10 +50,10 @@ def _demo_ready(root: str) -> bool:
 
 @st.cache_resource(show_spinner=False)
 def _api(root: str) -> shanty.Api:
-    # One per registry for the whole process: its registry keeps the log records and manifests it has
-    # read (both immutable) and lists the logs again on every read, so versions any writer logs (this
-    # replica or another) show at once.
-    return shanty.Api(root)
+    # One per registry for the whole process: its registry keeps the log records, snapshots and manifests
+    # it has read (all immutable) and reads a log's tail again once FRESH_SECONDS have passed, so versions
+    # any writer logs (this replica or another) show within that.
+    return shanty.Api(root, fresh_seconds=FRESH_SECONDS)
 
 
 def workspace_api() -> shanty.Api:

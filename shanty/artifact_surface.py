@@ -67,7 +67,10 @@ class VersionSurface:
     entity = property(lambda self: "", doc="W&B's entity: there are none here, so ''.")
     source_entity = entity
     state = property(lambda self: "COMMITTED", doc="Always ``COMMITTED``: logging is synchronous here.")
-    id = property(lambda self: self.info.qualified_name, doc="``project/name:vN``: unique in a registry.")
+    id = property(
+        lambda self: self.info.id,
+        doc="The version's identity: the hash of its log record, which no repair renumbers (``vN`` is a label).",
+    )
     updated_at = property(lambda self: self.info.created_at, doc="When it was logged (edits are not dated).")
 
     def is_draft(self) -> bool:

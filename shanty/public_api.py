@@ -59,7 +59,8 @@ def _split(path: str | None, what: str = "path") -> list[str]:
 class Api:
     """Access to a registry, no run needed (``wandb.Api``). W&B's ``overrides`` (``{"project": ...}``: the
     project of artifact names given without one), ``timeout`` and ``api_key`` are accepted; a dict as
-    the first argument is read as ``overrides``, as W&B's first parameter is."""
+    the first argument is read as ``overrides``, as W&B's first parameter is. ``fresh_seconds`` > 0 lets
+    reads answer from what this object read less than that long ago (see :class:`Registry`)."""
 
     def __init__(
         self,
@@ -67,10 +68,12 @@ class Api:
         overrides: dict[str, Any] | None = None,
         timeout: int | None = None,
         api_key: str | None = None,
+        *,
+        fresh_seconds: float = 0.0,
     ):
         if isinstance(root, dict):
             root, overrides = None, root
-        self.registry = Registry(root)
+        self.registry = Registry(root, fresh_seconds=fresh_seconds)
         self.settings = {"entity": None, "project": None, **(overrides or {})}
 
     @property

@@ -32,6 +32,7 @@ class VersionInfo:
     job_type: str | None = None
     tags: tuple[str, ...] = ()
     ttl_seconds: int | None = None  # the version expires this long after created_at; None: never
+    id: str = ""  # the identity no repair can renumber: the hash of its log record (``vN`` is a label)
 
     @property
     def version(self) -> str:

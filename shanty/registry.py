@@ -23,21 +23,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import random
-import re
 import shutil
 import threading
-import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .artifact_log import ArtifactState, check_metadata, check_record
+from .artifact_log import ArtifactState, check_metadata
 from .digests import b64_to_hex
-from .errors import ConflictError, InvalidInputError, MalformedError, NotFoundError
+from .errors import InvalidInputError, MalformedError, NotFoundError
 from .jsonfile import plain_json_value
+from .log_store import LogStore, now_iso
 from .manifest import Manifest, ManifestEntry
 from .names import VERSION_ALIAS, ArtifactRef, check_alias, check_name, check_tag
 from .records import ArtifactInfo, RunInfo, VersionInfo
@@ -51,26 +47,31 @@ __all__ = ["LAZY_MANIFEST_ENTRIES", "Registry", "default_root", "now_iso"]
 
 LAZY_MANIFEST_ENTRIES = 100_000  # a stored manifest larger than this is read from its file on demand
 
-_SEQ = re.compile(r"^(\d{10})\.json$")
-MAX_APPEND_ATTEMPTS = 200
-
 
 def default_root() -> str:
     """``$SHANTY_ROOT`` if set, else ``~/.shanty`` (a local folder)."""
     return settings().default_root
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+def _held(state: ArtifactState, version: VersionInfo) -> dict[str, Any]:
+    """How a record about ``version`` names it; NotFoundError when the log no longer holds that version's
+    record (it was deleted from the log, or a repair put it aside): never another version by its number."""
+    if state.gone(version.index) == "missing" or (version.id and state.number_of(version.id) != version.index):
+        raise NotFoundError(f"{version.qualified_name} is no longer in its artifact's log; read the artifact again.")
+    return state.about(version.index)
 
 
 class Registry:
     """Read and write a registry rooted at ``root`` (a local path or URI)."""
 
-    def __init__(self, root: str | os.PathLike[str] | None = None, storage: Storage | None = None):
+    def __init__(
+        self, root: str | os.PathLike[str] | None = None, storage: Storage | None = None, fresh_seconds: float = 0.0
+    ):
+        """``fresh_seconds`` > 0: reads may answer from an artifact's state read (or written) by this
+        object less than that long ago, without a request (a dashboard's reruns); 0: every read asks."""
         self.root = to_uri(root if root is not None else default_root()).rstrip("/")
         self.storage = storage or storage_for(self.root)
-        self._records: dict[str, dict[str, Any]] = {}  # immutable once written: cache forever
+        self.logs = LogStore(self.storage, self.root, fresh_seconds)
         self._manifests: dict[str, Manifest] = {}
 
     def __repr__(self) -> str:
@@ -93,48 +94,21 @@ class Registry:
         out = []
         for name in self.artifact_names(project):
             state = self._state(project, name)
+            state.check_intact()
             live = state.live()
             if live:
                 latest = state.info(project, name, live[-1])
                 out.append(ArtifactInfo(project, name, latest.type, len(live), latest))
         return out
 
-    def _log_dir(self, project: str, artifact: str) -> str:
-        check_name(project, "Project")
-        check_name(artifact, "Artifact")
-        return self.uri("projects", project, "artifacts", artifact, "log")
-
-    def _read_log(self, project: str, artifact: str) -> list[dict[str, Any]]:
-        log_dir = self._log_dir(project, artifact)
-        keys = [join_uri(log_dir, n) for n in self.storage.list_names(log_dir) if _SEQ.match(n)]
-        missing = [k for k in keys if k not in self._records]
-
-        def load(key: str) -> tuple[str, dict[str, Any]]:
-            try:
-                record = check_record(json.loads(self.storage.read_bytes(key)), key)
-                record["_seq"] = int(key.rsplit("/", 1)[1][:10])  # in memory only, never written
-                record["_key"] = key
-                return key, record
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                raise MalformedError(f"The registry record {key} is not valid JSON; restore it from a backup.") from exc
-
-        if len(missing) > 4:  # bucket round trips dominate: fetch in parallel
-            with ThreadPoolExecutor(16) as pool:
-                self._records.update(pool.map(load, missing))
-        else:
-            self._records.update(map(load, missing))
-        return [self._records[k] for k in keys]
-
     def _state(self, project: str, artifact: str) -> ArtifactState:
-        state = ArtifactState()
-        for record in self._read_log(project, artifact):
-            state.apply(record)
-        return state
+        return self.logs.state(project, artifact)
 
     def versions(self, project: str, artifact: str) -> list[VersionInfo]:
         """Every readable version, oldest first (deleted and expired ones left out: see :meth:`version`).
         Raises NotFoundError if the artifact has none."""
         state = self._state(project, artifact)
+        state.check_intact()
         live = state.live()
         if not live:
             raise NotFoundError(
@@ -145,9 +119,10 @@ class Registry:
     def version(self, project: str, artifact: str, index: int) -> VersionInfo:
         """Version ``v<index>``; NotFoundError if there is none or it was deleted or has expired."""
         state = self._state(project, artifact)
-        if not 0 <= index < len(state.versions):
-            raise NotFoundError(f"{project}/{artifact} has no version v{index}.")
         gone = state.gone(index)
+        if gone == "missing":
+            state.check_intact()  # a damaged record may be the one that held it
+            raise NotFoundError(f"{project}/{artifact} has no version v{index}.")
         if gone is not None:
             raise NotFoundError(
                 f"{project}/{artifact}:v{index} {'was deleted' if gone == 'deleted' else 'has expired (its ttl)'}; "
@@ -162,6 +137,8 @@ class Registry:
                 f"The reference {ref} names no project; write it as 'project/{ref.name}:{ref.selector}'."
             )
         state = self._state(ref.project, ref.name)
+        if not VERSION_ALIAS.match(ref.selector):  # a damaged record may have moved the alias or held a newer version
+            state.check_intact()
         live = state.live()
         if not live:
             raise NotFoundError(
@@ -173,9 +150,9 @@ class Registry:
             index = int(match.group(1))
             if ref.selector != f"v{index}":  # one spelling per version: v01 is no name of v1
                 raise NotFoundError(f"{ref.selector!r} is not a version name; versions are written v0, v1, v2...")
-            if index >= len(state.versions):
+            if index >= state.next_number:
                 raise NotFoundError(
-                    f"{ref.project}/{ref.name} has no version {ref.selector}; the newest is v{len(state.versions) - 1}."
+                    f"{ref.project}/{ref.name} has no version {ref.selector}; the newest is v{state.next_number - 1}."
                 )
         elif ref.selector in state.alias_of:
             index = state.alias_of[ref.selector]
@@ -216,33 +193,9 @@ class Registry:
     def _append(
         self, project: str, artifact: str, build: Callable[[ArtifactState], dict[str, Any] | None]
     ) -> tuple[ArtifactState, dict[str, Any] | None]:
-        """Append the record ``build(state)`` returns, retrying when another writer wins the slot.
-
-        ``build`` sees the current state each attempt and may return None to
-        write nothing. Returns the state including the new record.
-        """
-        log_dir = self._log_dir(project, artifact)
+        """Append the record ``build(state)`` returns (see :meth:`shanty.log_store.LogStore.append`)."""
         self._ensure_marker()
-        for attempt in range(MAX_APPEND_ATTEMPTS):
-            records = self._read_log(project, artifact)
-            state = ArtifactState()
-            for record in records:
-                state.apply(record)
-            record = build(state)
-            if record is None:
-                return state, None
-            record.setdefault("time", now_iso())
-            # The number after the last one seen, not the count: a gap must not block writers forever.
-            last = int(records[-1]["_seq"]) if records else -1
-            key = join_uri(log_dir, f"{last + 1:010d}.json")
-            data = json.dumps(record, sort_keys=True).encode()
-            if self.storage.create_if_absent(key, data):
-                record["_seq"], record["_key"] = last + 1, key
-                self._records[key] = record
-                state.apply(record)
-                return state, record
-            time.sleep(random.uniform(0, 0.01 * min(attempt + 1, 10)))  # back off a little under contention
-        raise ConflictError(f"Could not write to {project}/{artifact}: other writers kept winning; try again.")
+        return self.logs.append(project, artifact, build)
 
     def _ensure_marker(self) -> None:
         marker = self.uri("shanty.json")
@@ -311,14 +264,15 @@ class Registry:
 
         def build(state: ArtifactState) -> dict[str, Any] | None:
             # What can be refused is refused before the manifest is stored: a refused commit leaves no orphan
-            if state.versions and state.versions[0]["type"] != type:
+            first = next(iter(state.versions.values()), None)
+            if first is not None and first["type"] != type:
                 raise InvalidInputError(
-                    f"{project}/{artifact} has type {state.versions[0]['type']!r}, not {type!r}; use another name or the same type."
+                    f"{project}/{artifact} has type {first['type']!r}, not {type!r}; use another name or the same type."
                 )
-            for index, record in enumerate(state.versions):
+            for index, record in state.versions.items():
                 if record["digest"] == digest and state.gone(index) is None:
                     todo = [a for a in aliases if state.alias_of.get(a) != index]
-                    return {"op": "alias", "version": index, "aliases": todo} if todo else None
+                    return {"op": "alias", **state.about(index), "aliases": todo} if todo else None
             if not stored:
                 stored.append(self.put_manifest(manifest))  # before the claim: a visible version is complete
             return {
@@ -337,9 +291,9 @@ class Registry:
         state, record = self._append(project, artifact, build)
         created = record is not None and record["op"] == "version"
         index = (
-            len(state.versions) - 1
+            record["number"]
             if created
-            else next(i for i, r in enumerate(state.versions) if r["digest"] == digest and state.gone(i) is None)
+            else next(i for i, r in state.versions.items() if r["digest"] == digest and state.gone(i) is None)
         )
         return state.info(project, artifact, index), created
 
@@ -349,7 +303,7 @@ class Registry:
 
         def build(state: ArtifactState) -> dict[str, Any] | None:
             todo = [a for a in wanted if state.alias_of.get(a) != version.index]
-            return {"op": "alias", "version": version.index, "aliases": todo} if todo else None
+            return {"op": "alias", **_held(state, version), "aliases": todo} if todo else None
 
         state, _ = self._append(version.project, version.artifact, build)
         return state.info(version.project, version.artifact, version.index)
@@ -372,7 +326,7 @@ class Registry:
         def build(state: ArtifactState) -> dict[str, Any] | None:
             if state.notes.get(version.index) == text:
                 return None
-            return {"op": "note", "version": version.index, "text": text}
+            return {"op": "note", **_held(state, version), "text": text}
 
         state, _ = self._append(version.project, version.artifact, build)
         return state.info(version.project, version.artifact, version.index)
@@ -385,8 +339,9 @@ class Registry:
         check_metadata(metadata, version.artifact)
 
         def build(state: ArtifactState) -> dict[str, Any] | None:
+            about = _held(state, version)
             old = state.metadata.get(version.index, state.versions[version.index].get("metadata") or {})
-            return None if old == metadata else {"op": "metadata", "version": version.index, "metadata": metadata}
+            return None if old == metadata else {"op": "metadata", **about, "metadata": metadata}
 
         state, _ = self._append(version.project, version.artifact, build)
         return state.info(version.project, version.artifact, version.index)
@@ -396,8 +351,9 @@ class Registry:
         wanted = sorted({check_tag(t) for t in tags})
 
         def build(state: ArtifactState) -> dict[str, Any] | None:
+            about = _held(state, version)
             old = state.tags.get(version.index, state.versions[version.index].get("tags") or [])
-            return None if old == wanted else {"op": "tags", "version": version.index, "tags": wanted}
+            return None if old == wanted else {"op": "tags", **about, "tags": wanted}
 
         state, _ = self._append(version.project, version.artifact, build)
         return state.info(version.project, version.artifact, version.index)
@@ -407,9 +363,10 @@ class Registry:
         deleted."""
 
         def build(state: ArtifactState) -> dict[str, Any] | None:
+            about = _held(state, version)
             if state.ttl_of(version.index) == ttl_seconds:
                 return None
-            return {"op": "ttl", "version": version.index, "ttl_seconds": ttl_seconds}
+            return {"op": "ttl", **about, "ttl_seconds": ttl_seconds}
 
         state, _ = self._append(version.project, version.artifact, build)
         return state.info(version.project, version.artifact, version.index)
@@ -428,7 +385,7 @@ class Registry:
                     f"{version.qualified_name} has the aliases {', '.join(held)}; call delete(delete_aliases=True) "
                     "to delete it with them."
                 )
-            return {"op": "delete", "version": version.index}
+            return {"op": "delete", **_held(state, version)}
 
         self._append(version.project, version.artifact, build)
 

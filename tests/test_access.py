@@ -130,7 +130,7 @@ def test_a_claim_without_user_signs_as_before() -> None:
     token = sign_media(claim, SECRET)
     assert verify_media(token, SECRET) == claim
     payload = token.split(".")[0]
-    assert json.loads(base64.urlsafe_b64decode(payload + "==")) == ["songs", "clips", 0, "a.wav", 2_000_000_000]
+    assert json.loads(base64.urlsafe_b64decode(payload + "==")) == ["songs", "clips", 0, "", "a.wav", 2_000_000_000]
     bound = MediaClaim("songs", "clips", 0, "a.wav", 2_000_000_000, viewer_tag(ALICE))
     assert verify_media(sign_media(bound, SECRET), SECRET) == bound
     assert ALICE not in sign_media(bound, SECRET)  # a copied link shows no address

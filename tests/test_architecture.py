@@ -25,6 +25,7 @@ LAYERS = [
     {"storage"},
     {"manifest", "manifest_rows"},
     {"artifact_log"},
+    {"log_store"},
     {"registry"},
     {"access"},
     {"tables"},
@@ -33,7 +34,7 @@ LAYERS = [
     {"artifact", "artifact_collection", "artifact_reference", "artifact_surface"},
     {"media", "api", "run_history", "run_log", "run_values", "run_metrics", "run_files", "run_surface", "public_api"},
     {"enrichment"},
-    {"wandb_import", "demo", "run_module"},
+    {"wandb_import", "demo", "run_module", "doctor"},
     {"cli"},
     {"__init__"},
 ]

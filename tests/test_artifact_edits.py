@@ -82,8 +82,14 @@ def test_a_damaged_metadata_record_is_named(version: shanty.ArtifactVersion) -> 
     body = json.loads(record.read_text())
     assert body["op"] == "metadata"
     record.write_text(json.dumps({**body, "metadata": "not a dict"}))
-    with pytest.raises(MalformedError, match="metadata of the wrong type"):
-        shanty.Api().artifact("p/songs:v0")
+    with pytest.raises(MalformedError, match=r"metadata of the wrong type.*read-only.*shanty doctor"):
+        shanty.Api().artifact("p/songs:latest")  # the damaged record might have been about any version
+    assert shanty.Api().artifact("p/songs:v0").version == "v0"  # a pinned number still reads
+    pinned = shanty.Api().artifact("p/songs:v0")
+    pinned.description = "an edit"
+    with pytest.raises(MalformedError, match=r"metadata of the wrong type.*nothing can be written"):
+        pinned.save()
+    assert log_records(version)[-1] == record  # nothing appended after the damage
 
 
 def test_aliases_follow_wandbs_rules(version: shanty.ArtifactVersion) -> None:

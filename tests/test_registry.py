@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import shanty
+from shanty.cli import main
 from shanty.errors import InvalidInputError, MalformedError, NotFoundError
 
 
@@ -210,15 +211,19 @@ def test_writer_killed_mid_commit_leaves_no_half_version(bucket: Path) -> None:
     assert shanty.Api().artifact("p/songs_ds:v1").file_count == 4
 
 
-def test_a_gap_in_the_log_does_not_block_writers(bucket: Path) -> None:
+def test_a_gap_in_the_log_makes_it_read_only_until_doctor_fills_it(bucket: Path) -> None:
     log(bucket)
     (bucket / "x.wav").write_bytes(b"x")
     log(bucket)
     folder = Path(os.environ["SHANTY_ROOT"]) / "projects/p/artifacts/songs_ds/log"
     (folder / "0000000001.json").rename(folder / "0000000005.json")  # e.g. restored from a backup
     (bucket / "y.wav").write_bytes(b"y")
+    with pytest.raises(MalformedError, match=r"0000000001\.json to 0000000004\.json is missing from the log"):
+        log(bucket)
+    assert main(["doctor", "--repair"]) == 0
+    assert shanty.Api().artifact("p/songs_ds:latest").version == "v1"  # its number is in its record
     assert log(bucket).version == "v2"
-    assert sorted(p.name for p in folder.iterdir()) == ["0000000000.json", "0000000005.json", "0000000006.json"]
+    assert sorted(p.name for p in folder.iterdir()) == [f"{i:010d}.json" for i in range(7)]
 
 
 def test_recent_artifacts_put_the_most_recently_changed_first(bucket: Path) -> None:

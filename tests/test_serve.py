@@ -341,6 +341,7 @@ def test_file_names_in_urls_are_quoted(tmp_path: Path, file_kit) -> None:
 def claim_token(logged: shanty.ArtifactVersion, path: str = "songs/a.wav", **changes) -> str:
     """A genuine token (signed with the server's secret) for any claim, sensible or not."""
     fields = {"project": "songs", "artifact": "clips", "version": logged.info.index, "path": path}
+    fields["version_id"] = logged.info.id
     fields = {**fields, "expires": int(time.time()) + 60, **changes}
     return sign_media(MediaClaim(**fields), SECRET)
 

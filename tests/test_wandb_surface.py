@@ -5,6 +5,7 @@ version facts. Where there is state, it is read back from a fresh process."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -302,12 +303,9 @@ def test_version_facts_drafts_links_and_single_files(tmp_path: Path) -> None:
         f.write(b"w1")
     with wandb.init(project="p") as run:
         version = run.log_artifact(draft)
-    assert (draft.state, draft.id, version.state, version.is_draft()) == (
-        "COMMITTED",
-        "p/weights:v0",
-        "COMMITTED",
-        False,
-    )
+    assert (draft.state, draft.id, version.state, version.is_draft()) == ("COMMITTED", version.id, "COMMITTED", False)
+    # the id is the version's identity (its log record's hash), not its renumberable name
+    assert re.fullmatch(r"[0-9a-f]{20}", version.id) and wandb.Api().artifact("p/weights:v0").id == version.id
     assert (version.entity, version.url, version.incremental, version.use_as, version.history_step) == (
         "",
         None,

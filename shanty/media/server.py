@@ -42,7 +42,7 @@ from urllib.parse import quote
 
 from ..artifact import ArtifactVersion
 from ..digests import md5_b64_file
-from ..errors import InvalidInputError, MediaDeniedError, MediaGoneError, NotFoundError
+from ..errors import InvalidInputError, MalformedError, MediaDeniedError, MediaGoneError, NotFoundError
 from ..manifest import ManifestEntry
 from ..records import VersionInfo
 from ..registry import Registry
@@ -236,7 +236,9 @@ class MediaServer:
         step = min(3600, ttl)
         expires = math.ceil((time.time() + ttl) / step) * step
         tag = viewer_tag(user) if user else None
-        claim = MediaClaim(version.project, version.artifact, version.index, self._entry_id(entry.path), expires, tag)
+        claim = MediaClaim(
+            version.project, version.artifact, version.index, self._entry_id(entry.path), expires, tag, version.id
+        )
         return sign_media(claim, self._secret), entry
 
     def claim(self, token: str, now: float | None = None) -> MediaClaim:
@@ -280,7 +282,7 @@ class MediaServer:
         if info is None or until <= now:
             try:  # a deleted or expired version serves nothing
                 info = self.registry.version(claim.project, claim.artifact, claim.version)
-            except (NotFoundError, InvalidInputError):
+            except (NotFoundError, InvalidInputError, MalformedError):
                 self._versions.pop(key, None)
                 raise MediaDeniedError(
                     "This media link names a version this app does not know; reload the page."
@@ -288,6 +290,8 @@ class MediaServer:
             if len(self._versions) >= _CACHE_LIMIT:
                 self._versions.clear()
             self._versions[key] = (info, now + VERSION_RECHECK)
+        if info.id != claim.version_id:  # the number now names another record: never its bytes
+            raise MediaDeniedError("This media link names a version this app does not know; reload the page.")
         entries = self.registry.manifest(info).entries
         if claim.path.startswith(_ID_PREFIX):
             ids = self._ids.get(key)

@@ -68,6 +68,7 @@ class MediaClaim:
     path: str
     expires: int
     user: str | None = None  # viewer_tag() of the user it was minted for; None: minted for anyone (no sign-in)
+    version_id: str = ""  # the version's identity (its record's hash): a renumbered vN never serves another's bytes
 
 
 def _b64(data: bytes) -> str:
@@ -88,7 +89,7 @@ def _mac(secret: bytes, payload: str) -> bytes:
 
 def sign_media(claim: MediaClaim, secret: bytes) -> str:
     """The URL-safe token for ``claim`` (the same claim and secret always give the same token)."""
-    fields = [claim.project, claim.artifact, claim.version, claim.path, claim.expires]
+    fields = [claim.project, claim.artifact, claim.version, claim.version_id, claim.path, claim.expires]
     if claim.user is not None:  # only then: tokens of an app without sign-in stay as they always were
         fields.append(claim.user)
     body = json.dumps(fields, separators=(",", ":"))
@@ -114,11 +115,17 @@ def verify_media(token: str, secret: bytes, now: float | None = None) -> MediaCl
     if not hmac.compare_digest(signature.encode("utf-8", "replace"), expected):
         raise InvalidTokenError("This media link was not issued by this app; reload the page to get a fresh one.")
     try:
-        project, artifact, version, path, expires, *user = json.loads(body)
+        project, artifact, version, version_id, path, expires, *user = json.loads(body)
         if len(user) > 1:
             raise ValueError("too many fields")
         claim = MediaClaim(
-            str(project), str(artifact), int(version), str(path), int(expires), str(user[0]) if user else None
+            str(project),
+            str(artifact),
+            int(version),
+            str(path),
+            int(expires),
+            str(user[0]) if user else None,
+            str(version_id),
         )
     except (ValueError, TypeError) as exc:
         raise InvalidTokenError("This media link is malformed; reload the page to get a fresh one.") from exc
