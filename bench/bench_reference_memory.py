@@ -111,7 +111,7 @@ class SynthStorage:
     def exists(self, uri):
         return False
 
-    def list_names(self, uri):
+    def list_names(self, uri, start_after=None):
         return []
 
     def signed_url(self, uri, version, expires_in):

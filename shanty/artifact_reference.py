@@ -8,6 +8,7 @@ returns), beyond it, like every inventory report, it becomes a sorted Parquet fi
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import posixpath
@@ -22,7 +23,7 @@ from .errors import InvalidInputError
 from .manifest import MANIFEST_SCHEMA, BulkEntries, Manifest, ManifestEntry, check_entry_path, write_bulk
 from .progress import Progress, ProgressSink
 from .storage import storage_for
-from .storage.base import ObjectInfo, object_batches
+from .storage.base import ColumnListing, ObjectInfo, object_batches
 from .storage.inventory import inventory_batches, open_report
 from .storage.location import parse_location
 
@@ -54,6 +55,9 @@ def add_listing(
     storage = storage_for(uri)
     with _ListingProgress(f"listing {uri}", None, sink) as bar:
         try:
+            if isinstance(storage, ColumnListing):  # Arrow batches: no Python object per listed object
+                columns = storage.list_object_columns(uri, max_objects=max_objects, checksum=checksum, progress=bar)
+                return _add_columns(manifest, uri, name, columns)
             chunks = object_batches(storage, uri, max_objects=max_objects, checksum=checksum, progress=bar)
             return _add_listed(manifest, uri, name, chunks)
         except InvalidInputError as exc:
@@ -129,6 +133,90 @@ def _add_plain(
     return added
 
 
+def _plain_rows(batches: Iterator[pa.RecordBatch], skipped: list[str]) -> Iterator[pa.RecordBatch]:
+    """:func:`_plain_only` for listing batches: only the rows a cheap test flags go through
+    :func:`plain_key` in Python."""
+    for batch in batches:
+        paths = batch.column("relpath")
+        flagged = pc.or_(
+            pc.or_(pc.match_substring(paths, "//"), pc.match_substring(paths, "/.")),
+            pc.or_(pc.or_(pc.starts_with(paths, "/"), pc.starts_with(paths, ".")), pc.equal(paths, "")),
+        )
+        if pc.any(flagged).as_py():
+            odd = [not plain_key(p) for p in paths.to_pylist()]
+            skipped.extend(p for p, o in zip(paths.to_pylist(), odd, strict=True) if o)
+            batch = batch.filter(pc.invert(pa.array(odd)))
+        yield batch
+
+
+def _add_columns(
+    manifest: Manifest, uri: str, name: str | None, batches: Iterator[pa.RecordBatch]
+) -> list[ManifestEntry] | BulkEntries:
+    """:func:`_add_listed` for a listing in Arrow batches (``LISTING_SCHEMA``): the same entries, the
+    same bulk file past BULK_REFERENCE_OBJECTS, the same warning for names that cannot be paths."""
+    skipped: list[str] = []
+    try:
+        plain = _plain_rows(batches, skipped)
+        held: list[pa.RecordBatch] = []
+        added: list[ManifestEntry] = []
+        count = 0
+        for batch in plain:
+            held.append(batch)
+            count += batch.num_rows
+            if count > BULK_REFERENCE_OBJECTS:
+                folder = manifest.bulk_dir()
+                dest = folder / f"listing-{len(list(folder.glob('listing-*')))}.parquet"
+                bulk = write_bulk(_column_batches(itertools.chain(held, plain), name), dest)
+                manifest.add_bulk(bulk)
+                return bulk
+            added += _batch_entries(batch, name)  # as the batches come: the listing goes on meanwhile
+        if count == 1 and name and _same_object(added[0].ref, uri):  # one object, under the name asked
+            added = [dataclasses.replace(added[0], path=check_entry_path(name))]
+        added.sort(key=lambda entry: entry.path)
+        for entry in added:
+            manifest.add(entry)
+        return added
+    finally:
+        _warn_skipped(uri, skipped)
+
+
+def _batch_entries(batch: pa.RecordBatch, name: str | None) -> list[ManifestEntry]:
+    """The entries of one listing batch (its names already plain: see :func:`_plain_rows`)."""
+    names = ("relpath", "digest", "size", "uri", "object_version")
+    rows = zip(*(batch.column(c).to_pylist() for c in names), strict=True)
+    # One decode of all the rows' JSON: a json.loads per row costs more than the rest of the row.
+    extras = json.loads("[" + ",".join(pc.fill_null(batch.column("extra"), "null").to_pylist()) + "]")
+    paths = batch.column("relpath")
+    # A plain name is its own entry path below the (checked) name; only a backslash, a NUL or a trailing
+    # '/' needs check_entry_path's normalisation (which costs more than the rest of the row).
+    odd = pc.any(pc.or_(pc.match_substring_regex(paths, r"[\\\x00]"), pc.ends_with(paths, "/"))).as_py()
+    prefix = f"{check_entry_path(name)}/" if name else ""
+    out = []
+    for (relpath, digest, size, ref, version), extra in zip(rows, extras, strict=True):
+        path = join_path(name, relpath) if odd else prefix + relpath
+        out.append(ManifestEntry(path, digest, size, ref, version, extra or {}))
+    return out
+
+
+def _column_batches(batches: Iterator[pa.RecordBatch], name: str | None) -> Iterator[pa.RecordBatch]:
+    """Manifest batches (:data:`~shanty.manifest.MANIFEST_SCHEMA` columns) of listing batches, about
+    :data:`LISTED_BATCH_ROWS` rows each; paths are checked by :func:`write_bulk`."""
+    pending: list[pa.RecordBatch] = []
+    rows = 0
+    for batch in itertools.chain(batches, [None]):
+        if batch is not None:
+            pending.append(batch)
+            rows += batch.num_rows
+        if pending and (batch is None or rows >= LISTED_BATCH_ROWS):
+            joined = pa.Table.from_batches(pending).combine_chunks()
+            pending, rows = [], 0
+            paths = joined.column("relpath")
+            if name:
+                paths = pc.binary_join_element_wise(name.rstrip("/"), paths, "/")
+            columns = [paths, *(joined.column(c) for c in ("digest", "size", "uri", "object_version", "extra"))]
+            yield from pa.Table.from_arrays(columns, schema=MANIFEST_SCHEMA).to_batches()
+
+
 def add_inventory(
     manifest: Manifest, uri: str, report_uri: str, name: str | None, max_objects: int | None
 ) -> BulkEntries:
@@ -138,8 +226,10 @@ def add_inventory(
     report = open_report(report_uri)
     folder = manifest.bulk_dir()
     dest = folder / f"inventory-{len(list(folder.glob('inventory-*')))}.parquet"
+    skipped: list[str] = []  # the report lists every key: the odd ones are left out as a listing does
     with inventory_batches(report, uri) as reader:
-        bulk = write_bulk(_inventory_entries(reader, uri, name), dest)
+        bulk = write_bulk(_inventory_entries(_plain_rows(reader, skipped), uri, name), dest)
+    _warn_skipped(uri, skipped)
     if max_objects is not None and bulk.count > max_objects:
         raise InvalidInputError(
             f"The inventory report lists {bulk.count} objects at {uri}, more than max_objects={max_objects}; "

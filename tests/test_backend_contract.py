@@ -164,6 +164,10 @@ def test_storage_primitives(kit) -> None:
     assert storage.read_bytes(f"{base}/a/two.json") == b"y"
     assert storage.list_names(f"{base}/a") == ["one.json", "sub", "two.json"]
     assert storage.list_names(f"{base}/nothing") == []
+    # a log's tail: only the names after the one given (a name that is not there works too)
+    assert storage.list_names(f"{base}/a", start_after="one.json") == ["sub", "two.json"]
+    assert storage.list_names(f"{base}/a", start_after="p") == ["sub", "two.json"]
+    assert storage.list_names(f"{base}/a", start_after="two.json") == []
     assert storage.exists(f"{base}/a/one.json") and not storage.exists(f"{base}/a/nope.json")
     with pytest.raises(NotFoundError):
         storage.read_bytes(f"{base}/a/nope.json")

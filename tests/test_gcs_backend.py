@@ -72,6 +72,8 @@ def requests_made(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, ParseResul
     original = requests.Session.request
 
     def recording(self, method, url, *args, **kwargs):
+        if kwargs.get("params"):  # a listing page passes its query apart from the URL
+            url = requests.Request(method, url, params=kwargs["params"]).prepare().url
         made.append((threading.get_ident(), urlparse(url)))
         return original(self, method, url, *args, **kwargs)
 
@@ -106,8 +108,16 @@ def test_composite_object_is_referenced_and_verified_by_crc32c(
     source = gcs_kit.client.bucket(bucket.removeprefix("gs://"))
     source.blob("joined/whole.wav").compose([source.blob("parts/1"), source.blob("parts/2")])
     # Real GCS gives composite objects no MD5; fake-gcs-server computes one anyway,
-    # so hide it the way GCS's listing would leave it out.
+    # so hide it the way GCS's listing would leave it out (from listing pages and from Blobs).
     monkeypatch.setattr(storage.Blob, "md5_hash", property(lambda blob: None))
+    page = GCSStorage._page
+
+    def without_md5(self, bucket_name, query):
+        found = json.loads(page(self, bucket_name, query))
+        found["items"] = [{k: v for k, v in item.items() if k != "md5Hash"} for item in found.get("items", [])]
+        return json.dumps(found).encode()
+
+    monkeypatch.setattr(GCSStorage, "_page", without_md5)
     (info,) = gcs_kit.storage.list_objects(f"{bucket}/joined")
     assert "md5" not in info.extra
     assert info.digest == "crc32c:" + info.extra["crc32c"]
@@ -156,18 +166,19 @@ def test_fan_out_listing_equals_a_plain_listing(gcs_kit: GcsKit, monkeypatch: py
         assert [(o.relpath, o.size, o.digest, o.object_version) for o in listed] == sorted(plain)
 
 
-def test_fan_out_descends_a_single_chain_then_lists_branches_concurrently(gcs_kit: GcsKit, requests_made) -> None:
+def test_a_listing_asks_for_its_pages_in_order_each_with_the_last_token(
+    gcs_kit: GcsKit, requests_made, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bucket = gcs_kit.new_bucket()
     fill(gcs_kit, bucket, {f"root/only/{branch}/{i}.wav": b"x" for branch in "abcde" for i in range(2)})
+    fill(gcs_kit, bucket, {"rootless.wav": b"outside the prefix", "root": b"a file beside the folder"})
+    monkeypatch.setattr(GCSStorage, "page_size", 3)
     requests_made.clear()
-    assert len(gcs_kit.storage.list_objects(f"{bucket}/root")) == 10
-    listings = [
-        (thread, parse_qs(url.query)) for thread, url in object_requests(requests_made) if url.path.endswith("/o")
-    ]
-    assert [query["prefix"] for _, query in listings if "delimiter" in query] == [["root/"], ["root/only/"]]
-    branches = [(thread, query["prefix"][0]) for thread, query in listings if "delimiter" not in query]
-    assert sorted(prefix for _, prefix in branches) == [f"root/only/{branch}/" for branch in "abcde"]
-    assert len({thread for thread, _ in branches}) > 1  # listed from several threads
+    listed = gcs_kit.storage.list_objects(f"{bucket}/root/")
+    assert [o.relpath for o in listed] == sorted(f"only/{branch}/{i}.wav" for branch in "abcde" for i in range(2))
+    queries = [parse_qs(url.query) for _, url in object_requests(requests_made) if url.path.endswith("/o")]
+    assert len(queries) == 4 and all(query["prefix"] == ["root/"] for query in queries)
+    assert "pageToken" not in queries[0] and all("pageToken" in query for query in queries[1:])
 
 
 def test_max_objects_is_an_error_and_stops_early(
@@ -430,8 +441,51 @@ def test_server_dying_mid_listing_fails_fast_and_writes_nothing(doomed_server: F
         with pytest.raises(StorageError, match="did not answer for the bucket doomed"):
             artifact.add_reference("gs://doomed/songs", progress_sink=kill_after_first_page)
         assert time.monotonic() - started < 10
-    assert pages == [2]
+    assert pages[0] == 2 and len(pages) <= 4  # pages fetched ahead before the server died may still count
     assert len(artifact.manifest) == 0
     assert shanty.Registry().artifact_names("doomed") == []
     with pytest.raises(NotFoundError):
         shanty.Registry().versions("doomed", "songs")
+
+
+# --- listing pages as columns -----------------------------------------------------------------
+def test_page_columns_print_times_and_extra_as_the_blob_path_did() -> None:
+    from google.cloud._helpers import _rfc3339_nanos_to_datetime
+
+    from shanty.storage.gcs_listing import decode_page, page_batch
+
+    times = [
+        "2026-11-28T03:33:04.321930Z",
+        "2026-11-28T03:33:04Z",
+        "2026-11-28T03:33:04.000Z",
+        "2026-11-28T03:33:04.5Z",
+    ]
+    times += ["2026-11-28T03:33:04.123456789Z", "2026-11-28T03:33:04.000000900Z", "2026-11-28T03:33:04.120Z"]
+    items = [
+        {"name": f"p/{i}.wav", "size": str(i), "md5Hash": "bWQ1", "crc32c": "Y3Jj", "etag": "e", "generation": str(i)}
+        | {"updated": updated, "contentType": 'audio/"odd"\u00e9' if i == 0 else "audio/wav"}
+        for i, updated in enumerate(times)
+    ]
+    items.append({"name": "p/folder/", "size": "0", "crc32c": "AAAAAA==", "generation": "9"})  # a marker: left out
+    items.append({"name": "p/composite.wav", "size": 7, "crc32c": "Y3Jj", "generation": 8, "md5Hash": ""})
+    body = json.dumps({"kind": "storage#objects", "items": items, "nextPageToken": "next"}, indent=1).encode()
+    page = decode_page(body)  # numbers where GCS sends text: Arrow's reader refuses, json decodes
+    assert page.token == "next"
+    rows = page_batch(page.items, "b", "p/").to_pylist()
+    expected = [
+        {"md5": "bWQ1", "crc32c": "Y3Jj", "etag": "e", "last_modified": _rfc3339_nanos_to_datetime(updated).isoformat()}
+        | {"content_type": items[i]["contentType"]}
+        for i, updated in enumerate(times)
+    ] + [{"crc32c": "Y3Jj"}]
+    assert [json.loads(row["extra"]) for row in rows] == expected
+    assert [row["extra"] for row in rows] == [json.dumps(extra, sort_keys=True) for extra in expected]
+    assert [row["digest"] for row in rows] == ["bWQ1"] * len(times) + ["crc32c:Y3Jj"]
+    assert rows[-1] | {"extra": None} == {
+        "relpath": "composite.wav",
+        "digest": "crc32c:Y3Jj",
+        "size": 7,
+        "uri": "gs://b/p/composite.wav",
+        "object_version": "8",
+        "extra": None,
+    }
+    assert decode_page(json.dumps({"kind": "storage#objects"}).encode()).items.to_pylist() == []

@@ -153,6 +153,20 @@ def test_s3_report_equals_listing(s3_kit, fmt: str, versions: bool) -> None:
     _assert_same(*_listed_and_inventoried(f"{source}/data/over.txt", report, name="renamed.txt"))
 
 
+def test_odd_keys_in_a_report_are_left_out_as_a_listing_leaves_them(s3_kit) -> None:
+    source = s3_kit.new_bucket(versioned=False)
+    dest = parse_location(s3_kit.new_bucket(versioned=False)).bucket
+    _fill(s3_kit, source)
+    for key in ("data//twice.wav", "data/sub/../up.wav"):
+        s3_kit.put(f"{source}/{key}", b"odd")
+    report = _write_s3_report(s3_kit.client, parse_location(source).bucket, dest, "Parquet", False)
+    with pytest.warns(UserWarning, match=r"2 object\(s\) .*'/twice.wav'") as warned:
+        listed, inventoried = _listed_and_inventoried(f"{source}/data", report)
+    assert len(warned) == 2  # one warning each: the listing's and the report's
+    _assert_same(listed, inventoried)
+    assert "a.wav" in inventoried.entries and not any("twice" in p or "up.wav" in p for p in inventoried.entries)
+
+
 def test_s3_inventory_version_is_logged_like_listing(s3_kit, tmp_path) -> None:
     source = s3_kit.new_bucket()
     dest = parse_location(s3_kit.new_bucket(versioned=False)).bucket

@@ -14,6 +14,8 @@ new scheme need not offer them; ask for them through the functions of
 * :class:`BatchListing`: a listing handed on in chunks as it goes, so a prefix of
   millions of objects never exists as one list (:func:`object_batches` falls back
   to :meth:`Storage.list_objects` for schemes without it);
+* :class:`ColumnListing`: the same chunks as Arrow record batches of
+  :data:`LISTING_SCHEMA`, built from the store's pages without a Python object per object;
 * ``metadata_listing = True``: listing a folder reads metadata only, so one
   listing is cheaper than a stat per object (buckets, not local folders,
   whose listing hashes every file).
@@ -26,10 +28,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+import pyarrow as pa
+
 from ..progress import Progress
 from .stream import ByteStream
 
-__all__ = ["BatchListing", "LocalPaths", "ObjectInfo", "RangedReads", "Storage", "object_batches"]
+__all__ = [
+    "LISTING_SCHEMA",
+    "BatchListing",
+    "ColumnListing",
+    "LocalPaths",
+    "ObjectInfo",
+    "RangedReads",
+    "Storage",
+    "object_batches",
+]
+
+# ObjectInfo's fields as columns; ``extra`` is its mapping as ``json.dumps(extra, sort_keys=True)``, null if empty.
+LISTING_SCHEMA = pa.schema(
+    [
+        ("relpath", pa.string()),
+        ("digest", pa.string()),
+        ("size", pa.int64()),
+        ("uri", pa.string()),
+        ("object_version", pa.string()),
+        ("extra", pa.string()),
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -96,8 +121,9 @@ class Storage(Protocol):
         """Whether an object exists at exactly ``uri``."""
         ...
 
-    def list_names(self, uri: str) -> list[str]:
-        """Sorted names of the immediate children (objects and "folders") below ``uri/``."""
+    def list_names(self, uri: str, start_after: str | None = None) -> list[str]:
+        """Sorted names of the immediate children (objects and "folders") below ``uri/``; with
+        ``start_after``, only the names after it (the store skips the rest: one request for a log's tail)."""
         ...
 
     def signed_url(self, uri: str, version: str | None, expires_in: int) -> str | None:
@@ -148,6 +174,18 @@ class BatchListing(Protocol):
         order; only a few chunks are held at a time. The same errors, raised when met (NotFoundError for
         nothing there after the listing; InvalidInputError past ``max_objects`` possibly after some chunks).
         Closing the iterator early stops the listing."""
+        ...
+
+
+@runtime_checkable
+class ColumnListing(Protocol):
+    """Optional capability: a listing handed on as Arrow record batches (no Python object per object)."""
+
+    def list_object_columns(
+        self, uri: str, *, max_objects: int | None = None, checksum: bool = True, progress: Progress | None = None
+    ) -> Iterator[pa.RecordBatch]:
+        """What :meth:`BatchListing.list_object_batches` yields, as :data:`LISTING_SCHEMA` batches (a page
+        or so each, in no particular order), with the same errors."""
         ...
 
 

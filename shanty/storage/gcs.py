@@ -9,9 +9,16 @@ few MiB, one ranged download each, never the whole object.
 
 Credentials are found the way Google's tools find them: anonymous against the
 emulator, else Application Default Credentials, else an anonymous client that
-can read public buckets. Every request retries throttling and transient
-failures with backoff for ``SHANTY_GCS_RETRY_DEADLINE`` seconds (default 120,
-read when the backend is created), then raises StorageError.
+can read public buckets.
+
+Listing pages, downloads and ranged reads ride out an outage of the store for
+``SHANTY_OUTAGE_SECONDS`` (:func:`~shanty.storage.retry.ride_out`), each retry
+resuming where the last attempt stopped (the page's token, the next byte); the
+client's own retries are off for them, so the wait is that budget plus one
+attempt. Registry requests (small reads and writes) keep the client's retries of
+throttling and transient failures for ``SHANTY_GCS_RETRY_DEADLINE`` seconds
+(default 120, read when the backend is created), each attempt's timeout a
+quarter of it at most, then raise StorageError.
 """
 
 from __future__ import annotations
@@ -20,12 +27,14 @@ import os
 import posixpath
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import google.auth
+import pyarrow as pa
 import requests
 from google.api_core import exceptions as api_errors
 from google.auth import exceptions as auth_errors
@@ -38,17 +47,27 @@ from google.cloud.storage.retry import DEFAULT_RETRY
 from ..errors import InvalidInputError, NotFoundError, StorageError
 from ..progress import Progress
 from ..settings import settings
+from . import budget
 from .base import ObjectInfo
-from .budget import ListingBudget, check_max_objects, stream_listing
+from .budget import check_max_objects
+from .gcs_listing import LIST_FIELDS, ObjectPages, infos_batch, page_batch, rows_as_infos
 from .location import parse_location
+from .retry import ride_out
 from .stream import ByteStream
 
 __all__ = ["GCSStorage"]
 
-_LIST_FIELDS = "items(name,size,md5Hash,crc32c,etag,generation,updated,contentType),prefixes,nextPageToken"
 _NAME_FIELDS = "items(name),prefixes,nextPageToken"
 _MAX_SIGNED_SECONDS = 7 * 24 * 3600  # the V4 signature limit
 _DOWN = (requests.RequestException, ConnectionError, auth_errors.TransportError, api_errors.RetryError)
+# Answers that say "not now" rather than "no": throttling and a server failing or restarting.
+_BUSY = (
+    api_errors.TooManyRequests,
+    api_errors.InternalServerError,
+    api_errors.BadGateway,
+    api_errors.ServiceUnavailable,
+    api_errors.GatewayTimeout,
+)
 _RANGE_CHUNK = 4 << 20  # bytes per ranged download: few requests, little memory per relayed stream
 
 
@@ -96,12 +115,27 @@ def _info(blob: storage.Blob, bucket: str, relpath: str) -> ObjectInfo:
     )
 
 
+def _transient(exc: BaseException) -> bool:
+    """Whether ``exc`` says the store is away or busy for a while (then ride_out tries again)."""
+    return isinstance(exc, (*_DOWN, *_BUSY))
+
+
+def _ride_out(attempt: Any) -> Any:
+    return ride_out(attempt, _transient)
+
+
 def _request_options(seconds: float | None) -> dict[str, object]:
-    """``retry`` and ``timeout`` for every request, from SHANTY_GCS_RETRY_DEADLINE (seconds)."""
-    if seconds is None:
-        return {"retry": DEFAULT_RETRY, "timeout": 60.0}
-    # A single request must not outlive the whole retry budget (a hung server).
-    return {"retry": DEFAULT_RETRY.with_timeout(seconds), "timeout": min(60.0, seconds)}
+    """``retry`` and ``timeout`` for registry requests, from SHANTY_GCS_RETRY_DEADLINE (seconds)."""
+    seconds = 120.0 if seconds is None else seconds  # the client's own default deadline
+    # The deadline is checked between attempts: an attempt hanging for its whole timeout on a frozen
+    # server overshoots it, so no attempt may take more than a quarter of it.
+    return {"retry": DEFAULT_RETRY.with_timeout(seconds), "timeout": min(60.0, seconds / 4)}
+
+
+def _ridden_options(outage_seconds: float) -> dict[str, object]:
+    """Options for requests ride_out retries: no retries of the client's own (ride_out's budget is the
+    wait), and an attempt timeout near that budget, so a frozen server costs about twice the budget."""
+    return {"retry": None, "timeout": (5.0, min(60.0, max(10.0, outage_seconds)))}
 
 
 class GCSStorage:
@@ -109,8 +143,9 @@ class GCSStorage:
 
     scheme = "gs"
     metadata_listing = True  # a listing carries checksums and generations: no object is read
-    page_size = 1000  # objects per listing request (the API maximum)
-    workers = 16  # concurrent sub-prefix listings
+    # Objects per listing request; None leaves it to the server, as the google client does (GCS: 1000,
+    # its maximum; fake-gcs-server: everything at once, where each page costs a scan of the bucket).
+    page_size: int | None = None
 
     def __init__(self, credentials: Credentials | None = None, project: str | None = None):
         """Use ``credentials`` if given, else find them lazily (see the module docstring)."""
@@ -120,6 +155,7 @@ class GCSStorage:
         self._auth_lock = threading.Lock()
         self._local = threading.local()
         self._call = _request_options(settings().gcs_retry_seconds)
+        self._ridden = _ridden_options(settings().outage_seconds)
 
     # --- clients and errors ------------------------------------------------------
     def _credentials(self) -> tuple[Credentials, bool]:
@@ -155,9 +191,11 @@ class GCSStorage:
     def _blob(self, bucket: str, key: str, generation: int | None = None) -> storage.Blob:
         return self._client().bucket(bucket).blob(key, generation=generation)
 
-    def _get(self, bucket: str, key: str, generation: int | None) -> storage.Blob | None:
+    def _get(
+        self, bucket: str, key: str, generation: int | None, options: dict[str, object] | None = None
+    ) -> storage.Blob | None:
         """The object's metadata (one request), None if absent."""
-        return self._client().bucket(bucket).get_blob(key, generation=generation, **self._call)
+        return self._client().bucket(bucket).get_blob(key, generation=generation, **(options or self._call))
 
     @contextmanager
     def _mapped(self, bucket: str) -> Iterator[None]:
@@ -199,60 +237,67 @@ class GCSStorage:
         self, uri: str, *, max_objects: int | None = None, checksum: bool = True, progress: Progress | None = None
     ) -> list[ObjectInfo]:
         """See :meth:`Storage.list_objects`; ``checksum`` is moot: GCS metadata always holds checksums."""
-        bucket, key, pinned = _split(uri)
-        check_max_objects(max_objects, uri)
-        with self._mapped(bucket):
-            if key and not key.endswith("/"):
-                blob = self._get(bucket, key, pinned)
-                if blob is not None:
-                    if progress:
-                        progress.set_total(1)
-                        progress.advance()
-                    return [_info(blob, bucket, posixpath.basename(key))]
-                if pinned is not None:
-                    raise NotFoundError(
-                        f"gs://{bucket}/{key} has no generation {pinned}; it was deleted or overwritten in a bucket "
-                        "without versioning, so reference the current object instead."
-                    )
-                key += "/"
-            found = self._list_tree(bucket, key, ListingBudget(uri, max_objects, progress))
-        if not found:
-            raise NotFoundError(
-                f"Nothing exists at {uri}; check the bucket and prefix (a prefix is referenced with all objects below it)."
-            )
-        if progress:
-            progress.set_total(len(found))
+        found = [
+            info
+            for batch in self.list_object_columns(uri, max_objects=max_objects, progress=progress)
+            for info in rows_as_infos(batch)
+        ]
         return sorted(found, key=lambda info: info.relpath)
 
     def list_object_batches(
         self, uri: str, *, max_objects: int | None = None, checksum: bool = True, progress: Progress | None = None
     ) -> Iterator[list[ObjectInfo]]:
         """See :meth:`~shanty.storage.base.BatchListing.list_object_batches`: :meth:`list_objects` in
-        chunks, as the pages arrive, in no particular order."""
+        chunks (of a page, at most :data:`~shanty.storage.budget.STREAM_CHUNK` objects), as the pages arrive."""
+        for batch in self.list_object_columns(uri, max_objects=max_objects, progress=progress):
+            step = budget.STREAM_CHUNK  # read here, not imported: tests make it small
+            for start in range(0, batch.num_rows, step):
+                yield rows_as_infos(batch.slice(start, step))
+
+    def list_object_columns(
+        self, uri: str, *, max_objects: int | None = None, checksum: bool = True, progress: Progress | None = None
+    ) -> Iterator[pa.RecordBatch]:
+        """See :meth:`~shanty.storage.base.ColumnListing.list_object_columns`: a batch per listing page,
+        in name order. The pages are asked one after another, each with the token of the one before, so
+        an outage is ridden out from the page that failed (see :mod:`shanty.storage.gcs_listing`)."""
         bucket, key, pinned = _split(uri)
         check_max_objects(max_objects, uri)
         if key and not key.endswith("/"):
             with self._mapped(bucket):
-                blob = self._get(bucket, key, pinned)
+                blob = ride_out(lambda: self._get(bucket, key, pinned, self._ridden), _transient)
             if blob is not None:
                 if progress:
                     progress.set_total(1)
                     progress.advance()
-                yield [_info(blob, bucket, posixpath.basename(key))]
+                yield infos_batch([_info(blob, bucket, posixpath.basename(key))])
                 return
-            if pinned is not None:  # list_objects says why nothing is there
-                yield self.list_objects(uri, max_objects=max_objects, progress=progress)
-                return
+            if pinned is not None:
+                raise NotFoundError(
+                    f"gs://{bucket}/{key} has no generation {pinned}; it was deleted or overwritten in a bucket "
+                    "without versioning, so reference the current object instead."
+                )
             key += "/"
-
-        def run(budget: ListingBudget[ObjectInfo]) -> None:
-            with self._mapped(bucket):
-                self._list_tree(bucket, key, budget)
-
+        params = {"prefix": key, "fields": LIST_FIELDS}
+        if self.page_size:
+            params["maxResults"] = str(self.page_size)
+        pages = iter(ObjectPages(lambda query: self._page(bucket, query), params, _ride_out))
         found = 0
-        for chunk in stream_listing(uri, max_objects, progress, run):
-            found += len(chunk)
-            yield chunk
+        try:
+            with self._mapped(bucket):
+                for items in pages:
+                    batch = page_batch(items, bucket, key)
+                    found += batch.num_rows
+                    if max_objects is not None and found > max_objects:
+                        raise InvalidInputError(
+                            f"{uri} holds more than max_objects={max_objects} objects; "
+                            "raise max_objects or reference a narrower prefix."
+                        )
+                    if batch.num_rows:
+                        if progress:
+                            progress.advance(batch.num_rows)
+                        yield batch
+        finally:
+            pages.close()  # stops the page fetching thread when the consumer stops early
         if not found:
             raise NotFoundError(
                 f"Nothing exists at {uri}; check the bucket and prefix (a prefix is referenced with all objects below it)."
@@ -260,41 +305,14 @@ class GCSStorage:
         if progress:
             progress.set_total(found)
 
-    def _list_tree(self, bucket: str, root: str, budget: ListingBudget[ObjectInfo]) -> list[ObjectInfo]:
-        """Every object below ``root``: the first levels with a delimiter, then the branches concurrently."""
-        branches = [root]
-        while len(branches) == 1:  # a single branch gains nothing from threads: look one level deeper
-            branches = self._list_pages(bucket, branches[0], root, budget, delimiter="/")
-        if branches:
-            with ThreadPoolExecutor(min(self.workers, len(branches))) as pool:
-                list(pool.map(lambda prefix: self._list_pages(bucket, prefix, root, budget), branches))
-        return budget.items
-
-    def _list_pages(
-        self, bucket: str, prefix: str, root: str, budget: ListingBudget[ObjectInfo], delimiter: str | None = None
-    ) -> list[str]:
-        """Add the objects below ``prefix`` (one level if ``delimiter``) to ``budget``, relpaths from ``root``;
-        returns the sub-prefixes seen."""
-        pages = self._client().list_blobs(
-            bucket,
-            prefix=prefix,
-            delimiter=delimiter,
-            fields=_LIST_FIELDS,  # everything _info needs, so no per-object request
-            page_size=self.page_size,
-            **self._call,
-        )
-        try:
-            for page in pages.pages:
-                if budget.stopped:
-                    break
-                # Zero-byte "folder" markers (names ending in /) are not content.
-                budget.add(
-                    [_info(blob, bucket, blob.name[len(root) :]) for blob in page if not blob.name.endswith("/")]
-                )
-        except BaseException:
-            budget.halt()  # the listing fails as a whole: let the other workers stop
-            raise
-        return sorted(pages.prefixes)
+    def _page(self, bucket: str, query: dict[str, str]) -> bytes:
+        """One listing page's JSON body; an error answer raised as the google client raises it."""
+        client = self._client()
+        url = f"{client.api_endpoint}/storage/v1/b/{quote(bucket, safe='')}/o"
+        response = client._http.get(url, params=query, timeout=self._ridden["timeout"])
+        if response.status_code != 200:
+            raise api_errors.from_http_response(response)
+        return response.content
 
     def stat(self, uri: str, version: str | None = None) -> ObjectInfo | None:
         """See :meth:`Storage.stat` (one metadata request)."""
@@ -311,14 +329,25 @@ class GCSStorage:
         bucket, key, pinned = _split_object(uri)
         generation = _generation(uri, version, pinned)
         blob = self._blob(bucket, key, generation)
-        with self._mapped(bucket):
-            try:
-                with open(dest, "wb") as handle:
+        with self._mapped(bucket), open(dest, "wb") as handle:
+
+            def rest() -> None:
+                """Download from the bytes already written on (all of them on the first attempt)."""
+                position = handle.tell()
+                if position and generation is None:  # unpinned, the object may have changed: start over
+                    handle.seek(0)
+                    handle.truncate()
+                    position = 0
+                try:
                     # Raw bytes as stored (no gzip transcoding) match the recorded MD5/CRC32C; the
                     # client's own check is off because shanty verifies every download itself.
-                    blob.download_to_file(handle, raw_download=True, checksum=None, **self._call)
-            except api_errors.NotFound as exc:
-                raise NotFoundError(f"{self._gone(bucket, key, generation)}.") from exc
+                    blob.download_to_file(
+                        handle, start=position or None, raw_download=True, checksum=None, **self._ridden
+                    )
+                except api_errors.NotFound as exc:
+                    raise NotFoundError(f"{self._gone(bucket, key, generation)}.") from exc
+
+            ride_out(rest, _transient)
 
     def signed_url(self, uri: str, version: str | None, expires_in: int) -> str | None:
         """A V4 signed URL for that generation; a plain URL for anonymous clients.
@@ -395,16 +424,20 @@ class GCSStorage:
         with self._mapped(bucket):
             return self._blob(bucket, key).exists(**self._call)
 
-    def list_names(self, uri: str) -> list[str]:
-        """See :meth:`Storage.list_names` (a delimiter listing)."""
+    def list_names(self, uri: str, start_after: str | None = None) -> list[str]:
+        """See :meth:`Storage.list_names` (a delimiter listing, from ``startOffset`` when given)."""
         bucket, key, _ = _split(uri)
         prefix = key.strip("/") + "/" if key.strip("/") else ""
+        # startOffset is inclusive: the name itself is dropped below
+        after = {"start_offset": prefix + start_after} if start_after is not None else {}
         with self._mapped(bucket):
-            pages = self._client().list_blobs(bucket, prefix=prefix, delimiter="/", fields=_NAME_FIELDS, **self._call)
+            pages = self._client().list_blobs(
+                bucket, prefix=prefix, delimiter="/", fields=_NAME_FIELDS, **after, **self._call
+            )
             names = {blob.name[len(prefix) :] for blob in pages}
             names.update(sub[len(prefix) :].rstrip("/") for sub in pages.prefixes)
         names.discard("")  # the folder marker of the prefix itself
-        return sorted(names)
+        return sorted(n for n in names if start_after is None or n > start_after)
 
     # --- ranged reads ----------------------------------------------------------------
     def open_range(self, uri: str, version: str | None, start: int, end: int, *, etag: str | None = None) -> ByteStream:
@@ -419,17 +452,20 @@ class GCSStorage:
             return ByteStream.empty()
         blob = self._blob(bucket, key, generation)
 
+        def attempt(position: int, stop: int) -> bytes:
+            try:
+                # Raw bytes as stored, as download() reads them; a range has no checksum to verify.
+                return blob.download_as_bytes(
+                    start=position, end=stop - 1, raw_download=True, checksum=None, **self._ridden
+                )
+            except api_errors.NotFound as exc:
+                raise NotFoundError(f"{self._gone(bucket, key, generation)}.") from exc
+            except api_errors.RequestRangeNotSatisfiable:
+                return b""  # the object ends before ``position``: the stream reports it short
+
         def fetch(position: int, stop: int) -> bytes:
             with self._mapped(bucket):
-                try:
-                    # Raw bytes as stored, as download() reads them; a range has no checksum to verify.
-                    return blob.download_as_bytes(
-                        start=position, end=stop - 1, raw_download=True, checksum=None, **self._call
-                    )
-                except api_errors.NotFound as exc:
-                    raise NotFoundError(f"{self._gone(bucket, key, generation)}.") from exc
-                except api_errors.RequestRangeNotSatisfiable:
-                    return b""  # the object ends before ``position``: the stream reports it short
+                return ride_out(lambda: attempt(position, stop), _transient)
 
         first = fetch(start, min(end, start + _RANGE_CHUNK))
 

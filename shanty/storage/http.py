@@ -143,7 +143,7 @@ class HTTPStorage:
         """Refused with InvalidInputError: a URL cannot hold a registry."""
         raise self._read_only(uri)
 
-    def list_names(self, uri: str) -> list[str]:
+    def list_names(self, uri: str, start_after: str | None = None) -> list[str]:
         """Refused with InvalidInputError: a URL cannot hold a registry."""
         raise self._read_only(uri)
 

@@ -20,14 +20,14 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.session
+import pyarrow as pa
 from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import (
@@ -46,13 +46,21 @@ from .base import ObjectInfo
 from .budget import ListingBudget, check_max_objects, stream_listing
 from .location import Location, parse_location
 from .retry import ride_out
+from .s3_listing import (
+    WaitClock,
+    entries_batch,
+    infos_batch,
+    iso_utc,
+    list_folders,
+    listing_timestamp,
+    object_infos,
+    take,
+)
 from .stream import ByteStream
 
 __all__ = ["S3Storage"]
 
 PAGE_SIZE = 1000  # S3's maximum keys per listing page
-LIST_WORKERS = 16  # concurrent sub-prefix listings
-MAX_RANGES = LIST_WORKERS  # key ranges per unversioned listing: each costs a request and may overshoot a page
 POOL_CONNECTIONS = 64  # listing workers plus download and registry thread pools
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600  # SigV4's limit
 CONFLICT_ATTEMPTS = 8
@@ -87,7 +95,7 @@ def _version(version_id: str | None) -> str | None:
 def _info(bucket: str, key: str, relpath: str, entry: dict[str, Any], version: str | None) -> ObjectInfo:
     """An ObjectInfo from a listing entry or a HEAD response (``Size`` or ``ContentLength``)."""
     etag = entry["ETag"].strip('"')
-    extra = {"etag": etag, "last_modified": entry["LastModified"].astimezone(UTC).isoformat()}
+    extra = {"etag": etag, "last_modified": iso_utc(entry["LastModified"])}
     if entry.get("ContentType"):
         extra["content_type"] = entry["ContentType"]
     size = entry["Size"] if "Size" in entry else entry["ContentLength"]
@@ -99,14 +107,6 @@ def _counted(found: list[ObjectInfo], progress: Progress | None) -> list[ObjectI
         progress.set_total(len(found))
         progress.advance(len(found))
     return found
-
-
-def _is_folder_marker(entry: dict[str, Any]) -> bool:
-    return entry["Key"].endswith("/") and entry["Size"] == 0
-
-
-def _take(listing: ListingBudget[dict[str, Any]], entries: list[dict[str, Any]]) -> None:
-    listing.add([e for e in entries if not _is_folder_marker(e)])
 
 
 _THROTTLED = {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "InternalError", "ServiceUnavailable"}
@@ -133,6 +133,7 @@ class S3Storage:
         self.anonymous = False  # no credentials were found: requests go unsigned
         self.attempts = DEFAULT_S3_MAX_ATTEMPTS  # per request, retries included
         self._lock = threading.Lock()
+        self._clock = WaitClock()  # how long listing pages wait for the store: decides the fan-out
 
     @property
     def client(self) -> Any:
@@ -140,7 +141,12 @@ class S3Storage:
         if self._client is None:
             with self._lock:
                 if self._client is None:
-                    session = boto3.session.Session()
+                    core = botocore.session.get_session()
+                    # Listing timestamps stay text, turned into ISO form by slicing: dateutil would
+                    # cost two thirds of a listing's time (see s3_listing).
+                    parsers = core.get_component("response_parser_factory")
+                    parsers.set_parser_defaults(timestamp_parser=listing_timestamp)
+                    session = boto3.session.Session(botocore_session=core)
                     self.anonymous = session.get_credentials() is None
                     self.attempts = settings().s3_max_attempts
                     config = Config(
@@ -152,7 +158,9 @@ class S3Storage:
                         max_pool_connections=POOL_CONNECTIONS,
                     )
                     endpoint = os.environ.get("AWS_S3_ENDPOINT_URL") or None
-                    self._client = session.client("s3", endpoint_url=endpoint, config=config)
+                    client = session.client("s3", endpoint_url=endpoint, config=config)
+                    self._clock.install(client.meta.events)
+                    self._client = client
         return self._client
 
     # --- errors ------------------------------------------------------------------
@@ -290,59 +298,23 @@ class S3Storage:
         return None
 
     def _list_prefix(self, loc: Location, root: str, versioned: bool, listing: ListingBudget[dict[str, Any]]) -> None:
-        """List every object below ``root``: split it at its first "/" level and list the parts concurrently."""
+        """List every object below ``root``: its direct objects, then its first-level folders, by one
+        worker or, when the store is slow per request, several (see :func:`s3_listing.list_folders`)."""
         level = root
         while True:  # descend through lone sub-folders: splitting one folder gains nothing
             folders = []
             for objects, prefixes in self._pages(loc.bucket, versioned, level, delimiter="/"):
-                _take(listing, objects)
+                take(listing, objects)
                 folders += prefixes
             if len(folders) != 1:
                 break
             level = folders[0]
-        if not folders:
-            return
-        tasks = self._range_tasks(loc.bucket, versioned, level, folders, listing)
-        with ThreadPoolExecutor(min(LIST_WORKERS, len(tasks))) as pool:
-            futures = [pool.submit(task) for task in tasks]
-            try:
-                for future in futures:
-                    future.result()
-            except BaseException:
-                listing.halt()
-                pool.shutdown(cancel_futures=True)
-                raise
+        if folders:
 
-    def _range_tasks(
-        self, bucket: str, versioned: bool, level: str, folders: list[str], listing: ListingBudget[dict[str, Any]]
-    ) -> list[Callable[[], None]]:
-        """Tasks listing the objects below ``folders``, in contiguous groups of folders.
+            def pages(prefix: str, **options: Any) -> Iterator[tuple[list[dict[str, Any]], list[str]]]:
+                return self._pages(loc.bucket, versioned, prefix, **options)
 
-        A group of several folders is one key range [first folder, next group's
-        first folder) listed with StartAfter, so many tiny folders cost few
-        requests; its direct objects (no "/" below ``level``) were taken already.
-        """
-        size = 1 if versioned else -(-len(folders) // MAX_RANGES)
-        groups = [folders[i : i + size] for i in range(0, len(folders), size)]
-        tasks = []
-        for index, group in enumerate(groups):
-            stop_at = groups[index + 1][0] if index + 1 < len(groups) and len(group) > 1 else None
-            prefix = os.path.commonprefix([group[0], group[-1]])  # noqa: RUF071 - S3 prefixes are strings, not paths
-            start_after = group[0] if len(group) > 1 else ""
-
-            def task(prefix: str = prefix, start_after: str = start_after, stop_at: str | None = stop_at) -> None:
-                for objects, _ in self._pages(bucket, versioned, prefix, start_after=start_after):
-                    if listing.stopped:
-                        return
-                    inside = [o for o in objects if stop_at is None or o["Key"] < stop_at]
-                    if start_after:
-                        inside = [o for o in inside if "/" in o["Key"][len(level) :]]
-                    _take(listing, inside)
-                    if stop_at is not None and objects and objects[-1]["Key"] >= stop_at:
-                        return
-
-            tasks.append(task)
-        return tasks
+            list_folders(pages, level, folders, versioned, listing, self._clock)
 
     def list_objects(
         self, uri: str, *, max_objects: int | None = None, checksum: bool = True, progress: Progress | None = None
@@ -366,7 +338,7 @@ class S3Storage:
             )
         if progress:
             progress.set_total(len(listing.items))  # known only now: S3 cannot count without listing
-        found = [_info(loc.bucket, e["Key"], e["Key"][len(root) :], e, e.get("VersionId")) for e in listing.items]
+        found = object_infos(loc.bucket, root, listing.items)
         return sorted(found, key=lambda info: info.relpath)
 
     def list_object_batches(
@@ -375,15 +347,30 @@ class S3Storage:
         """See :meth:`~shanty.storage.base.BatchListing.list_object_batches`: :meth:`list_objects` in
         chunks, as the pages arrive, in no particular order."""
         loc = _loc(uri)
+        for root, chunk in self._chunks(loc, max_objects, progress):
+            yield chunk if root is None else object_infos(loc.bucket, root, chunk)
+
+    def list_object_columns(
+        self, uri: str, *, max_objects: int | None = None, checksum: bool = True, progress: Progress | None = None
+    ) -> Iterator[pa.RecordBatch]:
+        """See :meth:`~shanty.storage.base.ColumnListing.list_object_columns`: the chunks of
+        :meth:`list_object_batches` built column by column from the listing's entries."""
+        loc = _loc(uri)
+        for root, chunk in self._chunks(loc, max_objects, progress):
+            yield infos_batch(chunk) if root is None else entries_batch(loc.bucket, root, chunk)
+
+    def _chunks(self, loc: Location, max_objects: int | None, progress: Progress | None) -> Iterator[tuple[Any, list]]:
+        """The listing of ``loc`` in chunks as it is made: (None, ObjectInfos) for a single object,
+        else (root, listing entries below root)."""
         check_max_objects(max_objects, loc.uri)
         with self._errors(loc):
             if loc.object_version is not None:
-                yield _counted([self._head(loc, loc.key.rsplit("/", 1)[-1])], progress)
+                yield None, _counted([self._head(loc, loc.key.rsplit("/", 1)[-1])], progress)
                 return
             versioned = self._versioned(loc.bucket)
             single = self._single(loc, versioned)
         if single is not None:
-            yield _counted([single], progress)
+            yield None, _counted([single], progress)
             return
         root = loc.key if not loc.key or loc.key.endswith("/") else loc.key + "/"
 
@@ -394,7 +381,7 @@ class S3Storage:
         found = 0
         for chunk in stream_listing(loc.uri, max_objects, progress, run):
             found += len(chunk)
-            yield [_info(loc.bucket, e["Key"], e["Key"][len(root) :], e, e.get("VersionId")) for e in chunk]
+            yield root, chunk
         if not found:
             raise NotFoundError(
                 f"Nothing exists at {loc.uri} in bucket {loc.bucket}; check the key or prefix (a prefix means every object below it)."
@@ -472,14 +459,15 @@ class S3Storage:
         """See :meth:`Storage.exists`."""
         return self.stat(uri) is not None
 
-    def list_names(self, uri: str) -> list[str]:
-        """See :meth:`Storage.list_names` (a delimiter listing)."""
+    def list_names(self, uri: str, start_after: str | None = None) -> list[str]:
+        """See :meth:`Storage.list_names` (a delimiter listing, from ``StartAfter`` when given)."""
         loc = _loc(uri)
         prefix = loc.key.rstrip("/") + "/" if loc.key else ""
         names: set[str] = set()
+        after = {"StartAfter": prefix + start_after} if start_after is not None else {}
         with self._errors(loc):
             for page in self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=loc.bucket, Prefix=prefix, Delimiter="/"
+                Bucket=loc.bucket, Prefix=prefix, Delimiter="/", **after
             ):
                 names.update(p["Prefix"][len(prefix) : -1] for p in page.get("CommonPrefixes", []))
                 names.update(o["Key"][len(prefix) :] for o in page.get("Contents", []))
