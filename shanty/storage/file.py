@@ -1,7 +1,7 @@
 """``file://`` storage: local folders used as buckets and as registry roots.
 
-Digests are computed from content (streamed, in parallel threads: reading and
-hashing release the GIL). Local files have no object versions, so a file that
+Digests are computed from content, on every core for a folder of many files (see
+:mod:`shanty.storage.file_listing`). Local files have no object versions, so a file that
 changed after it was logged can only be detected, not fetched as it was.
 
 Symbolic links: a link to a file inside the referenced folder is referenced as
@@ -13,35 +13,34 @@ a recorded file later replaced by a link is gone, not followed.
 
 from __future__ import annotations
 
-import base64
-import contextlib
 import errno
-import hashlib
+import json
 import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..digests import md5_b64_file
-from ..errors import InvalidInputError, NotFoundError, StorageError
+from ..errors import InvalidInputError, NotFoundError
 from ..progress import Progress
+from . import budget
 from .base import ObjectInfo
-from .budget import ListingBudget, check_max_objects, stream_listing
+from .budget import check_max_objects
+from .file_hashing import DIGEST_CHARS, HashedBatch
+from .file_listing import Chunk, Run, file_info, listed_chunks, read_errors
 from .location import parse_location
 from .stream import ByteStream
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 __all__ = ["FileStorage"]
 
-HASH_WORKERS = min(8, (os.cpu_count() or 2) * 2)
-BATCH = 256  # files per task: a future per file costs more than hashing a small file
-PARALLEL_MIN_AVG_BYTES = 256 * 1024
-
-
-_SMALL = 1 << 20
 _CHUNK = 256 * 1024  # ranged reads: a player's request is served in a few reads
+# Files per Arrow batch of a listing: an Arrow call costs the same for 10 rows as for 2,000, and a
+# caller can work on a batch while the next ones are hashed.
+COLUMN_ROWS = 2048
 
 
 def _path(uri: str) -> Path:
@@ -49,38 +48,6 @@ def _path(uri: str) -> Path:
     if location.scheme != "file":
         raise InvalidInputError(f"{uri!r} is not a file:// URI.")
     return Path(location.key)
-
-
-def _info(path: str, relpath: str, checksum: bool = True) -> ObjectInfo:
-    # One open + fstat + read per small file: the syscalls are the cost here.
-    with open(path, "rb") as handle:
-        stat = os.fstat(handle.fileno())
-        if not checksum:
-            digest = f"{stat.st_size}-{stat.st_mtime_ns}"  # a fingerprint that still notices most edits
-        elif stat.st_size <= _SMALL:
-            digest = base64.b64encode(hashlib.md5(handle.read()).digest()).decode("ascii")
-        else:
-            digest = md5_b64_file(path)
-    return ObjectInfo(
-        uri="file://" + path,
-        relpath=relpath,
-        size=stat.st_size,
-        digest=digest,
-        object_version=None,
-        extra={"last_modified": datetime.fromtimestamp(stat.st_mtime, UTC).isoformat()},
-    )
-
-
-def _inside(link: str, real_root: str) -> str:
-    """The real path of the file the link at ``link`` leads to; InvalidInputError when it lies outside
-    ``real_root`` (the referenced folder, resolved)."""
-    target = os.path.realpath(link)
-    if os.path.commonpath([target, real_root]) != real_root:
-        raise InvalidInputError(
-            f"{link} is a symbolic link to a file outside the referenced folder; shanty does not follow it "
-            "(it would log and serve a file you did not put there): copy the file in, or reference it directly."
-        )
-    return target
 
 
 def _open_file(path: Path | str, uri: str):
@@ -97,54 +64,87 @@ def _open_file(path: Path | str, uri: str):
         raise
 
 
-def _walk(root: str, budget: ListingBudget[tuple[str, str]]) -> tuple[list[tuple[str, str]], int]:
-    """(real path, relative POSIX path) of every regular file below ``root``, sorted; and their total size.
-
-    A link to a file inside ``root`` is listed at its own name with its target's real path; a link
-    leading outside raises InvalidInputError (see :func:`_inside`).
-    """
-    total = 0
-    real_root = os.path.realpath(root)
-    stack = [(root, "")]
-    while stack:
-        folder, rel = stack.pop()
-        with os.scandir(folder) as it:
-            items = sorted(it, key=lambda e: e.name, reverse=True)
-        for item in items:
-            if item.is_dir():  # linked folders are skipped (as os.walk does), which also prevents cycles
-                if not item.is_symlink():
-                    stack.append((item.path, f"{rel}{item.name}/"))
-            elif item.is_file():  # skips broken symlinks, sockets, fifos
-                path = _inside(item.path, real_root) if item.is_symlink() else item.path
-                budget.add([(path, rel + item.name)])
-                total += item.stat().st_size
-    return sorted(budget.items, key=lambda pair: pair[1]), total
+def to_infos(chunk: Chunk) -> list[ObjectInfo]:
+    """A chunk of :func:`listed_chunks` as ObjectInfos."""
+    if isinstance(chunk, list):
+        return chunk
+    runs, (sizes, digests, stamps, _) = chunk
+    text, width = digests.decode("ascii"), DIGEST_CHARS
+    paths = [(p, run.rel + n) for run in runs for p, n in zip(run.paths(), run.names, strict=True)]
+    return [
+        ObjectInfo("file://" + path, rel, size, text[i * width : (i + 1) * width], None, {"last_modified": stamp})
+        for i, ((path, rel), size, stamp) in enumerate(
+            zip(paths, memoryview(sizes).cast("q").tolist(), stamps.split("\n"), strict=True)
+        )
+    ]
 
 
-@contextlib.contextmanager
-def _read_errors() -> Iterator[None]:
-    """Around hashing listed files: a file made unreadable or removed meanwhile is one StorageError sentence."""
-    try:
-        yield
-    except PermissionError as exc:
-        raise StorageError(f"Permission denied reading {exc.filename}; fix its permissions.") from exc
-    except FileNotFoundError as exc:
-        raise StorageError(
-            f"{exc.filename} vanished while it was being read; retry when the folder is stable."
-        ) from exc
+def joined(chunks: Iterator[Chunk], rows: int) -> Iterator[Chunk]:
+    """The hashed chunks joined into chunks of at least ``rows`` files (the last may hold fewer): an
+    Arrow call costs tens of microseconds however many rows it takes, so :func:`to_columns` is
+    given thousands at a time. Chunks of ObjectInfos pass as they are."""
+    pending: list[tuple[list[Run], HashedBatch]] = []
+    count = 0
+    for chunk in chunks:
+        if isinstance(chunk, list):
+            yield chunk
+            continue
+        pending.append(chunk)
+        count += len(chunk[1][0]) // 8
+        if count >= rows:
+            yield _join(pending)
+            pending, count = [], 0
+    if pending:
+        yield _join(pending)
 
 
-def _slices(items: list[tuple[str, str]], size: int) -> list[list[tuple[str, str]]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
+def _join(chunks: list[tuple[list[Run], HashedBatch]]) -> tuple[list[Run], HashedBatch]:
+    if len(chunks) == 1:
+        return chunks[0]
+    runs = [run for batch, _ in chunks for run in batch]
+    hashed = [h for _, h in chunks]
+    return runs, (b"".join(h[0] for h in hashed), b"".join(h[1] for h in hashed), "\n".join(h[2] for h in hashed), None)
 
 
-def _average_size(files: list[tuple[str, str]]) -> float:
-    """Mean size of the files (real path, relpath); a file gone meanwhile counts as empty."""
-    total = 0
-    for path, _ in files:
-        with contextlib.suppress(OSError):
-            total += os.stat(path).st_size
-    return total / max(1, len(files))
+def to_columns(chunk: Chunk) -> pa.RecordBatch:
+    """A chunk of :func:`listed_chunks` as a :data:`~shanty.storage.base.LISTING_SCHEMA` batch: the
+    digests and sizes are the workers' buffers as they came, the rest a few Arrow calls per batch."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from .base import LISTING_SCHEMA
+
+    if isinstance(chunk, list):
+        extra = [json.dumps(dict(o.extra), sort_keys=True) if o.extra else None for o in chunk]
+        columns = [[o.relpath for o in chunk], [o.digest for o in chunk], [o.size for o in chunk]]
+        rows = [*columns, [o.uri for o in chunk], [o.object_version for o in chunk], extra]
+        return pa.record_batch([pa.array(c, f.type) for c, f in zip(rows, LISTING_SCHEMA, strict=True)], LISTING_SCHEMA)
+    runs, (sizes, digests, stamps, _) = chunk
+    n = len(sizes) // 8
+    offsets = np.arange(0, (n + 1) * DIGEST_CHARS, DIGEST_CHARS, dtype=np.int32)
+    digest = pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(digests)])
+    size = pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(sizes)])
+    rels, uris = [], []
+    for run in runs:  # a few runs per batch (a folder's files): the per-file work is Arrow's
+        names = pa.array(run.names, pa.string())
+        rels.append(pc.binary_join_element_wise(run.rel, names, "") if run.rel else names)
+        if run.links:
+            uris.append(pa.array(["file://" + p for p in run.paths()], pa.string()))
+        else:
+            uris.append(pc.binary_join_element_wise("file://" + run.prefix, names, ""))
+    stamp = pc.split_pattern(pa.array([stamps], pa.string()), "\n").flatten()  # isoformat texts need no escaping
+    return pa.record_batch(
+        [
+            pa.concat_arrays(rels),
+            digest,
+            size,
+            pa.concat_arrays(uris),
+            pa.nulls(n, pa.string()),
+            pc.binary_join_element_wise('{"last_modified": "', stamp, '"}', ""),
+        ],
+        LISTING_SCHEMA,
+    )
 
 
 class FileStorage:
@@ -156,87 +156,49 @@ class FileStorage:
         self, uri: str, *, max_objects: int | None = None, checksum: bool = True, progress: Progress | None = None
     ) -> list[ObjectInfo]:
         """See :meth:`Storage.list_objects`; digests are read from the bytes unless ``checksum=False``."""
-        root = _path(uri)
-        check_max_objects(max_objects, uri)
-        if root.is_file():  # a file named on purpose: a link to it is followed, and its target recorded
-            info = _info(os.path.realpath(root), root.name, checksum)
-            if progress:
-                progress.set_total(1)
-                progress.advance()
-            return [info]
-        if not root.is_dir():
-            raise NotFoundError(
-                f"Nothing exists at {uri}; check the path (a folder is referenced with all files below it)."
-            )
-        try:
-            files, total_bytes = _walk(str(root), ListingBudget(uri, max_objects, None, narrower="folder"))
-        except PermissionError as exc:
-            raise StorageError(f"Permission denied while listing {uri}: {exc.filename}; fix its permissions.") from exc
-        if not files:
-            raise NotFoundError(f"The folder {uri} contains no files; add files or reference another folder.")
-        if progress:
-            progress.set_total(len(files))
-
-        def hash_batch(batch: list[tuple[str, str]]) -> list[ObjectInfo]:
-            infos = [_info(path, rel, checksum) for path, rel in batch]
-            if progress:
-                progress.advance(len(infos))
-            return infos
-
-        batches = [files[i : i + BATCH] for i in range(0, len(files), BATCH)]
-        # Threads pay off only when hashing dominates (hashlib releases the GIL on
-        # large buffers); for small files they fight over the GIL and run slower
-        # than one thread (measured: 20,000 x 4 KiB files, 0.39 s alone vs 0.69 s on 4 threads).
-        workers = HASH_WORKERS if checksum and total_bytes / len(files) >= PARALLEL_MIN_AVG_BYTES else 1
-        with _read_errors(), ThreadPoolExecutor(workers) as pool:
-            return [info for infos in pool.map(hash_batch, batches) for info in infos]
+        chunks = self.list_object_batches(uri, max_objects=max_objects, checksum=checksum, progress=progress)
+        return [info for chunk in chunks for info in chunk]  # in relative-path order: the walk goes in it
 
     def list_object_batches(
         self, uri: str, *, max_objects: int | None = None, checksum: bool = True, progress: Progress | None = None
     ) -> Iterator[list[ObjectInfo]]:
         """See :meth:`~shanty.storage.base.BatchListing.list_object_batches`: the folder is walked and
-        hashed a chunk at a time, so only a chunk of files is held."""
+        hashed a batch at a time (on every core when there is enough to hash, see
+        :mod:`shanty.storage.file_listing`); chunks come in the order of the relative paths."""
+        for chunk in self._chunks(uri, max_objects, checksum, progress):
+            yield to_infos(chunk)
+
+    def list_object_columns(
+        self, uri: str, *, max_objects: int | None = None, checksum: bool = True, progress: Progress | None = None
+    ) -> Iterator[pa.RecordBatch]:
+        """See :meth:`~shanty.storage.base.ColumnListing.list_object_columns`: :meth:`list_object_batches`
+        as Arrow batches, in the same order, built without a Python object per file."""
+        for chunk in joined(self._chunks(uri, max_objects, checksum, progress), min(COLUMN_ROWS, budget.STREAM_CHUNK)):
+            yield to_columns(chunk)
+
+    def _chunks(self, uri: str, max_objects: int | None, checksum: bool, progress: Progress | None) -> Iterator[Chunk]:
         root = _path(uri)
         check_max_objects(max_objects, uri)
-        if not root.is_dir():  # one file, or list_objects' NotFoundError
-            yield self.list_objects(uri, max_objects=max_objects, checksum=checksum, progress=progress)
+        if root.is_file():  # a file named on purpose: a link to it is followed, and its target recorded
+            with read_errors():
+                info = file_info(os.path.realpath(root), root.name, checksum)
+            if progress:
+                progress.set_total(1)
+                progress.advance()
+            yield [info]
             return
-
-        def run(budget: ListingBudget[tuple[str, str]]) -> None:
-            try:
-                _walk(str(root), budget)
-            except PermissionError as exc:
-                raise StorageError(
-                    f"Permission denied while listing {uri}: {exc.filename}; fix its permissions."
-                ) from exc
-
-        def hash_batch(batch: list[tuple[str, str]]) -> list[ObjectInfo]:
-            return [_info(path, rel, checksum) for path, rel in batch]
-
-        found = 0
-        with ThreadPoolExecutor(HASH_WORKERS if checksum else 1) as pool:
-            for chunk in stream_listing(uri, max_objects, None, run, narrower="folder"):
-                with _read_errors():
-                    # Threads only when hashing dominates, as list_objects decides (see there).
-                    if checksum and _average_size(chunk) >= PARALLEL_MIN_AVG_BYTES:
-                        infos = [i for part in pool.map(hash_batch, _slices(chunk, BATCH)) for i in part]
-                    else:
-                        infos = hash_batch(chunk)
-                found += len(infos)
-                if progress:
-                    progress.advance(len(infos))
-                yield infos
-        if not found:
-            raise NotFoundError(f"The folder {uri} contains no files; add files or reference another folder.")
-        if progress:
-            progress.set_total(found)
+        if not root.is_dir():
+            raise NotFoundError(
+                f"Nothing exists at {uri}; check the path (a folder is referenced with all files below it)."
+            )
+        yield from listed_chunks(uri, str(root), max_objects, checksum, progress)
 
     def stat(self, uri: str, version: str | None = None) -> ObjectInfo | None:
         """See :meth:`Storage.stat`; ``version`` is ignored (files have none)."""
         path = _path(uri)
         if not path.is_file():
             return None
-        return _info(str(path), path.name)
+        return file_info(str(path), path.name)
 
     def download(self, uri: str, version: str | None, dest: Path) -> None:
         """Copy the file to ``dest``; ``version`` is ignored (files have none)."""
@@ -284,11 +246,12 @@ class FileStorage:
         """Whether a regular file is at ``uri``."""
         return _path(uri).is_file()
 
-    def list_names(self, uri: str) -> list[str]:
+    def list_names(self, uri: str, start_after: str | None = None) -> list[str]:
         """See :meth:`Storage.list_names`; hidden names (temp files) are left out, a missing folder is empty."""
         path = _path(uri)
         try:
-            return sorted(name for name in os.listdir(path) if not name.startswith("."))
+            names = sorted(name for name in os.listdir(path) if not name.startswith("."))
+            return names if start_after is None else [n for n in names if n > start_after]
         except (FileNotFoundError, NotADirectoryError):
             return []
 
