@@ -10,10 +10,7 @@ becomes a million Python objects unless asked for.
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from operator import attrgetter
 from typing import Any
 
 import pandas as pd
@@ -24,107 +21,22 @@ from ..errors import InvalidInputError
 from ..parquet_bytes import read_parquet_bytes, write_parquet_bytes
 from .annotations import mask_values, masks_with_entries
 from .casting import caster
-from .cells import Media, cell_kind, media_struct
+from .cells import media_struct
+from .columns import (
+    as_media_struct,
+    column_array,
+    distinct_values,
+    map_distinct,
+    mask_texts,
+    media_column,
+    media_objects,
+    media_spec,
+    one_chunk,
+)
+from .joined import JoinedTable
 from .schema import METADATA_KEY, TABLE_SUFFIX, parse_table_metadata, table_metadata
 
 __all__ = ["JoinedTable", "Table"]
-
-
-@functools.cache
-def _blank(cls: type[Media]) -> Media:
-    """A cell of kind ``cls`` with every field None: it stands in for null cells while building
-    the struct columns (made without the constructor, which would check and derive fields)."""
-    blank = object.__new__(cls)
-    for f in dataclasses.fields(cls):
-        object.__setattr__(blank, f.name, None)
-    return blank
-
-
-def _kind_of(name: str, values: Sequence[Any]) -> str | None:
-    kinds = {type(v) for v in values if v is not None}
-    media = {k.kind for k in kinds if issubclass(k, Media)}
-    if not media:
-        return None
-    if len(media) > 1:
-        raise InvalidInputError(
-            f"Column {name!r} mixes media kinds ({', '.join(sorted(media))}); keep one kind per column."
-        )
-    stray = next((k for k in kinds if not issubclass(k, Media)), None)
-    if stray is not None:
-        raise InvalidInputError(
-            f"Column {name!r} mixes {media.pop()} cells with {stray.__name__} values; use None for empty cells."
-        )
-    return cell_kind(media.pop()).name  # an unregistered Media subclass is refused here, not at read time
-
-
-def _media_array(values: Sequence[Any], kind: str) -> pa.Array:
-    # Column-wise construction: one list per struct field instead of a dict per cell; fields
-    # the column's kind does not have are all-null arrays, read from no cell.
-    media_class = cell_kind(kind).media_class
-    has_nulls = any(v is None for v in values)
-    blank = _blank(media_class)
-    cells = [v if v is not None else blank for v in values] if has_nulls else values
-    held = {"uri", "entry", "caption", *media_class._params}
-    struct = media_struct()
-    fields = [
-        pa.array(list(map(attrgetter("path" if f.name == "uri" else f.name), cells)), f.type)
-        if f.name in held
-        else pa.nulls(len(values), f.type)
-        for f in struct
-    ]
-    mask = pa.array([v is None for v in values]) if has_nulls else None
-    return pa.StructArray.from_arrays(fields, fields=list(struct), mask=mask)
-
-
-def _media_objects(column: pa.ChunkedArray, kind: str) -> list[Media | None]:
-    # Field by field, like _media_array: a dict per cell (to_pylist of the struct) costs twice as much.
-    media_class = cell_kind(kind).media_class
-    names = column.type.names
-    fields = [
-        pc.struct_field(column, name).to_pylist() if name in names else [None] * len(column)
-        for name in ("uri", *media_class._params)
-    ]
-    return [media_class(*cell) if cell[0] is not None else None for cell in zip(*fields, strict=True)]
-
-
-def _as_media_struct(column: pa.Array | pa.ChunkedArray, replace: Mapping[str, pa.Array] | None = None) -> pa.Array:
-    """A media column as :func:`media_struct`, with the fields in ``replace`` swapped in.
-
-    A column written when fewer kinds were registered lacks their fields: they
-    become nulls. Fields no registered kind declares are kept, after the others.
-    """
-    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    replace = replace or {}
-    struct = media_struct()
-    present = {column.type.field(i).name: i for i in range(column.type.num_fields)}
-    extra = [column.type.field(i) for name, i in present.items() if struct.get_field_index(name) < 0]
-    arrays = []
-    for f in [*struct, *extra]:
-        array = replace.get(f.name)
-        if array is None:
-            array = column.field(present[f.name]) if f.name in present else pa.nulls(len(column), f.type)
-        arrays.append(array if array.type == f.type else array.cast(f.type))
-    return pa.StructArray.from_arrays(arrays, fields=[*struct, *extra], mask=column.is_null())
-
-
-def _masks(column: pa.Array | pa.ChunkedArray) -> list[str | None] | None:
-    """The masks field of a media column as Python values, or None when no cell has masks (the usual case)."""
-    if column.type.get_field_index("masks") < 0:
-        return None
-    masks = pc.struct_field(column, "masks")
-    return None if masks.null_count == len(masks) else masks.to_pylist()
-
-
-def _array(name: str, values: Sequence[Any]) -> tuple[pa.Array, str | None]:
-    kind = _kind_of(name, values)
-    if kind:
-        return _media_array(values, kind), kind
-    try:
-        return pa.array(values), None
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        raise InvalidInputError(
-            f"Column {name!r} mixes value types that cannot share a column ({exc}); make them one type."
-        ) from exc
 
 
 class Table:
@@ -180,7 +92,7 @@ class Table:
         for name in self._columns:
             column = frame[name]
             if column.dtype == object:
-                array, kind = _array(name, column.tolist())
+                array, kind = column_array(name, column.tolist())
                 if kind:
                     media[name] = kind
             else:
@@ -256,7 +168,7 @@ class Table:
         if self._arrow is not None:
             kind = self._media.get(name)
             column = self._arrow.column(name)
-            values = _media_objects(column, kind) if kind else column.to_pylist()
+            values = media_objects(column, kind) if kind else column.to_pylist()
         else:
             index = self._columns.index(name)
             values = [row[index] for row in self._rows]
@@ -345,7 +257,7 @@ class Table:
         if self._arrow is None:
             arrays, media = [], {}
             for index, name in enumerate(self._columns):
-                array, kind = _array(name, [row[index] for row in self._rows])
+                array, kind = column_array(name, [row[index] for row in self._rows])
                 arrays.append(array)
                 if kind:
                     media[name] = kind
@@ -356,20 +268,77 @@ class Table:
         return arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), **table_metadata(self._media)})
 
     @classmethod
-    def from_arrow(cls, arrow: pa.Table, where: str = "the table") -> Table:
+    def from_pandas(cls, dataframe: pd.DataFrame, media: Mapping[str, Any] | None = None) -> Table:
+        """A table of ``dataframe`` whose ``media`` columns hold paths or URIs, built column by column.
+
+        ``media`` maps a column to its kind: ``{"audio": "audio"}``, ``{"audio":
+        shanty.Audio}``, or ``{"audio": {"kind": "audio", "sample_rate": 16000}}``
+        (arguments given to every cell, as to ``shanty.Audio(path, ...)``). Null
+        values are empty cells. No Python object is made per row: each distinct
+        path is made into a cell once and the rows gather it (see
+        :func:`~shanty.tables.columns.media_column`), other columns go to Arrow
+        as they are. The table logged is the one ``Table(columns=..., data=...)``
+        with ``shanty.Audio(path, ...)`` cells logs, byte for byte. A column of
+        Media objects (declared or not) is read cell by cell, as
+        ``Table(dataframe=...)`` reads it. Raises InvalidInputError for a
+        ``media`` key the frame lacks, a kind not registered, a media column
+        that is not text, or columns Arrow cannot convert.
+        """
+        names = [str(c) for c in dataframe.columns]
+        if len(set(names)) != len(names):
+            raise InvalidInputError(f"Column names must be unique; got {names}.")
+        arrays, kinds = [], {}
+        for index, name in enumerate(names):
+            column = dataframe.iloc[:, index]
+            try:
+                array = pa.Array.from_pandas(column)
+                if pa.types.is_large_string(array.type) and len(array.buffers()[2] or b"") < 1 << 31:
+                    array = array.cast(pa.string())  # pandas' str dtype is large_string; rows give string
+            except (pa.ArrowInvalid, pa.ArrowTypeError):  # Media objects (or mixed values): read cell by cell
+                array, kind = column_array(name, column.tolist())
+                if kind:
+                    kinds[name] = kind
+            arrays.append(array)
+        arrow = pa.table(arrays, names=names) if names else pa.table({})
+        return cls.from_arrow(arrow.replace_schema_metadata(table_metadata(kinds)), media=media)
+
+    @classmethod
+    def from_arrow(cls, arrow: pa.Table, where: str = "the table", media: Mapping[str, Any] | None = None) -> Table:
         """Wrap an Arrow table written by :meth:`to_arrow`, its media map read from the schema metadata.
 
         Raises MalformedError (naming ``where``) for damaged metadata; see
         :func:`~shanty.tables.schema.parse_table_metadata`. Media columns are
         brought to the current :func:`media_struct` (fields of kinds registered
         since the file was written read as None).
+
+        ``media`` declares further media columns holding paths or URIs as text,
+        as :meth:`from_pandas` takes it (no Python object per row). Raises
+        InvalidInputError for a column ``arrow`` lacks or one that is not text.
         """
+        declared = dict(media or {})
+        missing = [name for name in declared if name not in arrow.column_names]
+        if missing:
+            raise InvalidInputError(
+                f"media= names {missing[0]!r}, which is not a column of the table; its columns are {arrow.column_names}."
+            )
         columns = {f.name: f.type for f in arrow.schema}
         media = parse_table_metadata((arrow.schema.metadata or {}).get(METADATA_KEY), columns, where)
+        for name, spec in declared.items():
+            if name in media:  # already a media column (e.g. of Media objects): it must be the kind declared
+                if media_spec(spec, name)[0].kind != media[name]:
+                    raise InvalidInputError(
+                        f"Column {name!r} holds {media[name]} cells but media= declares another kind."
+                    )
+                continue
+            array, media[name] = media_column(name, arrow.column(name), spec)
+            arrow = arrow.set_column(arrow.column_names.index(name), name, array)
+            columns[name] = array.type
+        if declared:  # in column order, as a table built cell by cell names them (the stored bytes match)
+            media = {name: media[name] for name in arrow.column_names if name in media}
         struct = media_struct()
         for name in media:
             if columns[name] != struct:
-                arrow = arrow.set_column(arrow.column_names.index(name), name, _as_media_struct(arrow.column(name)))
+                arrow = arrow.set_column(arrow.column_names.index(name), name, as_media_struct(arrow.column(name)))
         table = cls.__new__(cls)
         table.source = None
         table._columns = list(arrow.column_names)
@@ -392,14 +361,13 @@ class Table:
         """A copy whose media cells name their manifest entries (``uri -> entry path``)."""
         arrow = self.to_arrow()
         for name in self._media:
-            column = arrow.column(name).combine_chunks()
-            uris = pc.struct_field(column, "uri").to_pylist()
-            entries = pa.array([entry_of[u] if u is not None else None for u in uris], type=pa.string())
-            replace = {"entry": entries}
-            masks = _masks(column)
+            column = one_chunk(arrow.column(name))
+            # Once per distinct file, not per row: a million cells name a few thousand files.
+            replace = {"entry": map_distinct(pc.struct_field(column, "uri"), entry_of.__getitem__)}
+            masks = mask_texts(column)
             if masks is not None:  # mask PNGs are media too: their groups name their entries
                 replace["masks"] = pa.array([masks_with_entries(m, entry_of.__getitem__) for m in masks], pa.string())
-            rebuilt = _as_media_struct(column, replace)
+            rebuilt = as_media_struct(column, replace)
             arrow = arrow.set_column(arrow.column_names.index(name), name, rebuilt)
         return Table.from_arrow(arrow)
 
@@ -408,10 +376,9 @@ class Table:
         seen: dict[str, None] = {}
         for name in self._media:
             # struct_field keeps the parent's nulls (StructArray.field would not).
-            for value in pc.struct_field(arrow.column(name), field).to_pylist():
-                if value is not None:
-                    seen.setdefault(value, None)
-            for masks in _masks(arrow.column(name)) or ():
+            for value in distinct_values(pc.struct_field(arrow.column(name), field)):
+                seen.setdefault(value, None)
+            for masks in mask_texts(arrow.column(name)) or ():
                 for value in mask_values(masks, field):
                     seen.setdefault(value, None)
         return list(seen)
@@ -423,48 +390,3 @@ class Table:
     def media_uris(self) -> list[str]:
         """Distinct media URIs (the cells' files and their mask PNGs), in first-seen order, column by column."""
         return self._distinct_media_field("uri")
-
-
-class JoinedTable:
-    """Two tables and the key(s) to join them on (W&B's ``wandb.JoinedTable``).
-
-    ``table1`` / ``table2`` are Tables (added to the same artifact, or read
-    from any logged version) or names of tables in the artifact. ``join_key``
-    follows W&B: a column name both tables have, or a pair ``[key in table1,
-    key in table2]``. Beyond W&B, a list of pairs joins on several columns
-    (``[["id", "song_id"], ["day", "day"]]``), and a list of one or of three
-    or more names joins on those same-named columns. ``join_key`` is kept as
-    given (it is stored so); ``left_keys`` / ``right_keys`` say what it means.
-    """
-
-    def __init__(self, table1: Table | str, table2: Table | str, join_key: str | Sequence[Any]):
-        self.table1 = table1
-        self.table2 = table2
-        self.join_key = (
-            join_key if isinstance(join_key, str) else [list(k) if isinstance(k, tuple) else k for k in join_key]
-        )
-        self.left_keys, self.right_keys = _key_pairs(self.join_key)
-
-    def __repr__(self) -> str:
-        pairs = [a if a == b else f"{a}={b}" for a, b in zip(self.left_keys, self.right_keys, strict=True)]
-        return f"<JoinedTable on {', '.join(pairs)}>"
-
-
-def _key_pairs(join_key: str | list[Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(keys of table1, keys of table2) that ``join_key`` names; InvalidInputError for anything else."""
-    if isinstance(join_key, str):
-        pairs = [(join_key, join_key)]
-    elif len(join_key) == 2 and all(isinstance(k, str) for k in join_key):
-        pairs = [(join_key[0], join_key[1])]  # W&B: [key in table1, key in table2]
-    elif join_key and all(isinstance(k, str) for k in join_key):
-        pairs = [(k, k) for k in join_key]
-    elif join_key and all(isinstance(k, list) and len(k) == 2 and all(isinstance(n, str) for n in k) for k in join_key):
-        pairs = [(k[0], k[1]) for k in join_key]
-    else:
-        raise InvalidInputError(
-            f"A JoinedTable's join_key is a column name, a pair [key in table1, key in table2] or a list of such "
-            f"pairs, not {join_key!r}."
-        )
-    if any(not a or not b for a, b in pairs):
-        raise InvalidInputError("A JoinedTable's join key names cannot be empty.")
-    return tuple(a for a, _ in pairs), tuple(b for _, b in pairs)
