@@ -1,4 +1,4 @@
-"""The W&B-shaped public surface: ``init``, ``Run``, ``Api``.
+"""The W&B-shaped run surface: ``init``, ``Run``, ``log`` (``Api`` lives in :mod:`shanty.public_api`).
 
 Scripts written for W&B's Artifacts by Reference port by changing one line,
 ``import shanty as wandb``. Everything is synchronous and local-first: the
@@ -18,7 +18,6 @@ from typing import Any
 from .artifact import Artifact, ArtifactVersion
 from .errors import InvalidInputError
 from .names import alias_list, check_name, parse_artifact_ref
-from .public_api import Api  # its home is public_api; kept importable from here (cli.py uses api.Api)
 from .records import RunInfo
 from .registry import Registry, now_iso
 from .run_files import RunFiles
@@ -28,7 +27,7 @@ from .run_metrics import MetricSet
 from .run_surface import RunSurface
 from .run_values import AttrDict
 
-__all__ = ["Api", "Run", "current_run", "finish", "init", "log", "log_artifact", "login", "use_artifact"]
+__all__ = ["Run", "current_run", "finish", "init", "log", "log_artifact", "login", "use_artifact"]
 
 DEFAULT_PROJECT = "uncategorized"  # W&B's name for runs without a project
 _current: Run | None = None

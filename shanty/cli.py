@@ -13,18 +13,14 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import api
-from .artifact import Artifact, ArtifactVersion
-from .diff.formatting import diff_to_json, diff_to_markdown, diff_to_text, entry_to_json
-from .diff.manifest_files import diff_manifest_files
-from .diff.manifests import ChangeKind, Diff
+# Only light modules at the top: building the parser (and `shanty --help`) must not load pandas,
+# pyarrow, DuckDB or a cloud SDK, so each command imports the library parts it needs when it runs.
 from .errors import InvalidInputError, ShantyError
-from .formatting import human_size
-from .jsonfile import read_json_file
-from .manifest import Manifest
-from .names import check_alias, check_name, parse_artifact_ref
-from .query.paging import MAX_PAGE_SIZE
+
+if TYPE_CHECKING:
+    from .artifact import ArtifactVersion
 
 __all__ = ["build_parser", "main"]
 
@@ -41,11 +37,22 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
     return "\n".join(fmt.format(*r).rstrip() for r in [header, *rows])
 
 
+def _api(args: argparse.Namespace):
+    from .public_api import Api
+
+    return Api(args.registry)
+
+
 def _version(args: argparse.Namespace, ref: str) -> ArtifactVersion:
-    return api.Api(args.registry).artifact(ref)
+    return _api(args).artifact(ref)
 
 
 def cmd_ref_add(args: argparse.Namespace) -> None:
+    from .api import Run
+    from .artifact import Artifact
+    from .formatting import human_size
+    from .names import check_alias, check_name
+
     check_name(args.project, "Project")  # before listing: a typo should not cost a bucket scan
     for alias in args.alias:
         check_alias(alias)
@@ -58,7 +65,7 @@ def cmd_ref_add(args: argparse.Namespace) -> None:
             max_objects=args.max_objects,
             inventory=args.inventory,
         )
-    with api.Run(project=args.project, job_type=args.job_type, root=args.registry) as run:
+    with Run(project=args.project, job_type=args.job_type, root=args.registry) as run:
         before = {v.digest for v in _safe_versions(run.registry, args.project, args.name)}
         logged = run.log_artifact(artifact, aliases=args.alias)
     state = "unchanged, no new version" if logged.digest in before else "new version"
@@ -73,19 +80,23 @@ def _safe_versions(registry, project: str, name: str) -> list:
 
 
 def cmd_projects(args: argparse.Namespace) -> None:
-    for project in api.Api(args.registry).projects():
+    for project in _api(args).projects():
         print(project)
 
 
 def cmd_artifacts(args: argparse.Namespace) -> None:
+    from .formatting import human_size
+
     rows = [
         [a.name, a.type, str(a.version_count), a.latest.version, human_size(a.latest.total_size)]
-        for a in api.Api(args.registry).artifact_collections(args.project)
+        for a in _api(args).artifact_collections(args.project)
     ]
     print(_table(rows, ["artifact", "type", "versions", "latest", "size"]))
 
 
 def cmd_versions(args: argparse.Namespace) -> None:
+    from .formatting import human_size
+
     rows = [
         [
             v.version,
@@ -97,12 +108,14 @@ def cmd_versions(args: argparse.Namespace) -> None:
             v.digest[:12],
             v.description or "",
         ]
-        for v in api.Api(args.registry).versions(args.artifact)
+        for v in _api(args).versions(args.artifact)
     ]
     print(_table(rows, ["version", "aliases", "created", "job", "files", "size", "digest", "note"]))
 
 
 def cmd_files(args: argparse.Namespace) -> None:
+    from .diff.formatting import entry_to_json
+
     # A generator: a large stored manifest is read a batch at a time, and only until --limit is reached.
     found = (e for e in _version(args, args.ref).manifest if not args.search or args.search.lower() in e.path.lower())
     entries = list(itertools.islice(found, args.limit) if args.limit else found)
@@ -114,7 +127,12 @@ def cmd_files(args: argparse.Namespace) -> None:
 
 
 def cmd_diff(args: argparse.Namespace) -> None:
-    client = api.Api(args.registry)
+    from .diff.formatting import diff_to_json, diff_to_markdown, diff_to_text
+    from .diff.manifest_files import diff_manifest_files
+    from .diff.manifests import ChangeKind, Diff
+    from .query.paging import MAX_PAGE_SIZE
+
+    client = _api(args)
     old, new = client.artifact(args.old), client.artifact(args.new)
     # The engine diff keeps a million-entry diff to seconds and bounded memory; pages are collected here.
     engine_diff = diff_manifest_files(old.manifest_file(), new.manifest_file())
@@ -137,15 +155,17 @@ def cmd_diff(args: argparse.Namespace) -> None:
 
 def cmd_alias_set(args: argparse.Namespace) -> None:
     version = _version(args, args.ref)
-    info = api.Api(args.registry).registry.set_aliases(version.info, args.aliases)
+    info = _api(args).registry.set_aliases(version.info, args.aliases)
     print(f"{info.qualified_name}: {', '.join(info.aliases)}")
 
 
 def cmd_alias_rm(args: argparse.Namespace) -> None:
+    from .names import parse_artifact_ref
+
     ref = parse_artifact_ref(args.artifact)
     if ref.project is None:
         raise ShantyError(f"Write the artifact as 'project/{ref.name}'.")
-    api.Api(args.registry).registry.remove_aliases(ref.project, ref.name, args.aliases)
+    _api(args).registry.remove_aliases(ref.project, ref.name, args.aliases)
     print(f"removed {', '.join(args.aliases)} from {ref.project}/{ref.name}")
 
 
@@ -173,10 +193,14 @@ def cmd_manifest_export(args: argparse.Namespace) -> None:
 
 
 def cmd_manifest_import(args: argparse.Namespace) -> None:
+    from .api import Run
+    from .jsonfile import read_json_file
+    from .manifest import Manifest
+
     path = Path(args.file)
     data = read_json_file(path, "give the path of a wandb_manifest.json, exported again if it is damaged.")
     manifest = Manifest.from_wandb_json(data, where=str(path), local_files=args.allow_local_files)
-    with api.Run(project=args.project, job_type="import", root=args.registry) as run:
+    with Run(project=args.project, job_type="import", root=args.registry) as run:
         registry = run.registry
         info, created = registry.commit_version(
             args.project,
@@ -192,6 +216,8 @@ def cmd_manifest_import(args: argparse.Namespace) -> None:
 
 
 def cmd_import_wandb(args: argparse.Namespace) -> None:
+    from .formatting import human_size
+    from .names import check_name
     from .wandb_import import RunImport, import_wandb
 
     check_name(args.project, "Project")
@@ -255,6 +281,24 @@ def cmd_enrich(args: argparse.Namespace) -> None:
     )
     for uri, why in sorted(result.failed.items()):
         print(f"  not measured: {_printable(uri)}: {_printable(why)}")
+
+
+def cmd_doctor(args: argparse.Namespace) -> None:
+    from .doctor import check_registry  # only this command needs it
+    from .registry import Registry
+
+    registry = Registry(args.registry)
+    findings = check_registry(registry, repair=args.repair)
+    for finding in findings:
+        print(_printable(finding.sentence()))
+    left = [f for f in findings if not f.repaired]
+    if not findings:
+        print(f"{registry.root}: no problems found.")
+    elif left:
+        hint = "" if args.repair else "; `shanty doctor --repair` repairs what it can without losing a version"
+        raise ShantyError(f"{len(left)} of {len(findings)} problems in {registry.root} are not repaired{hint}.")
+    else:
+        print(f"{registry.root}: {len(findings)} problems repaired; no version was lost.")
 
 
 def cmd_access(args: argparse.Namespace) -> None:
@@ -411,6 +455,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="run on a Ray cluster: auto (a running one, else a local one) or its address; needs shanty[ray]",
     )
     p.add_argument("--embed", metavar="MODULE:FUNCTION", help="your embedding function f(kind, bytes) -> vector")
+
+    p = add(
+        "doctor",
+        cmd_doctor,
+        "Check the registry (log records, snapshots, manifests, runs) and say what is wrong and how to repair it.",
+    )
+    p.add_argument(
+        "--repair",
+        action="store_true",
+        help="repair what can be repaired without losing a version (damaged bytes are kept)",
+    )
 
     p = add("demo", cmd_demo, "Build the demo workspace (synthesised whale songs, tables, versions) into the registry.")
     p.add_argument(
