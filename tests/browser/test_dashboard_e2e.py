@@ -281,9 +281,10 @@ def test_artifacts_deep_link_restores_the_file_search(page: Page) -> None:
 
 def test_media_route_refuses_forged_expired_tampered_and_traversing_links(page: Page, dashboard: Dashboard) -> None:
     entry = entry_of(dashboard, "cshanty/synth_samples:v0", "humpback_01_flute.wav")
+    version_id = Api(str(dashboard.root)).artifact("cshanty/synth_samples:v0").id
 
-    def token(path: str = entry, expires: float | None = None) -> str:
-        claim = MediaClaim("cshanty", "synth_samples", 0, path, int(expires or time.time() + 600))
+    def token(path: str = entry, expires: float | None = None, version_id: str = version_id) -> str:
+        claim = MediaClaim("cshanty", "synth_samples", 0, path, int(expires or time.time() + 600), None, version_id)
         return sign_media(claim, dashboard.secret)
 
     def get(path: str):
@@ -294,9 +295,11 @@ def test_media_route_refuses_forged_expired_tampered_and_traversing_links(page: 
     assert get(f"/api/media/{good}/x.wav").status == 200
     assert get("/api/media/forged.token/x.wav").status == 403
     assert get(f"/api/media/{token(expires=time.time() - 60)}/x.wav").status == 403
+    # genuinely signed for v0 when it was another record: v0 today is not what it named
+    assert get(f"/api/media/{token(version_id='0' * 20)}/x.wav").status == 403
     payload, signature = good.split(".")
     claim = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    claim[4] += 3600  # extend the expiry, keep the signature
+    claim[5] += 3600  # extend the expiry, keep the signature
     tampered = base64.urlsafe_b64encode(json.dumps(claim, separators=(",", ":")).encode()).rstrip(b"=").decode()
     assert get(f"/api/media/{tampered}.{signature}/x.wav").status == 403
     assert get(f"/api/waveform/{tampered}.{signature}").status == 403

@@ -173,7 +173,7 @@ def test_signed_out_user_sees_nothing_and_alice_sees_her_project(chromium, signe
         page.wait_for_timeout(1500)
         assert responses, "the table fetched no media preview"
         for response in responses:  # the page's own links are minted for Alice and serve her
-            assert _claim_fields(response.url)[5:] == [viewer_tag(ALICE)]
+            assert _claim_fields(response.url)[6:] == [viewer_tag(ALICE)]
             assert response.status == 200, response.url
         url = _alices_media_url(signed_in_app)
         response = context.request.get(url)
