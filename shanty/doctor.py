@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,6 +80,9 @@ def _check_artifact(registry: Registry, project: str, artifact: str, repair: boo
     snapshots = _snapshots(registry, project, artifact)
     state = ArtifactState()
     by_seq = {int(n[:10]): n for n in names}
+    with ThreadPoolExecutor(16) as pool:  # bucket round trips dominate: read the records in parallel
+        read = pool.map(lambda n: registry.storage.read_bytes(join_uri(log_dir, n)), by_seq.values())
+        stored = dict(zip(by_seq, read, strict=True))
     for seq in range(max(by_seq) + 1):
         key = join_uri(log_dir, seq_name(seq))
         if seq not in by_seq:
@@ -86,7 +90,7 @@ def _check_artifact(registry: Registry, project: str, artifact: str, repair: boo
             findings.append(_void(registry, key, None, void, "is missing from the log", repair, create=True))
             state.last_seq = seq
         else:
-            data = registry.storage.read_bytes(key)
+            data = stored[seq]
             record, why = parse_record(data, key)
             if record is not None:
                 before = len(state.damaged)
@@ -175,13 +179,17 @@ def _check_snapshot(
     wanted = json.loads(json.dumps(state.to_snapshot(), sort_keys=True))
     if held == wanted:
         return []
+    # The old snapshot may hold what a record damaged since held: it is put aside, never lost.
+    aside = key.replace("/snapshots/", "/damaged/snapshots-", 1)
     if repair:
+        registry.storage.write_bytes(aside, registry.storage.read_bytes(key))
         registry.storage.write_bytes(key, json.dumps(wanted, sort_keys=True).encode())
+    remedy = f"it is rewritten from them (the old one kept at {_short(registry, aside)})"
     return [
         Finding(
             _short(registry, key),
             "the snapshot does not match the records before it",
-            "it is rewritten from them" if repair else "`shanty doctor --repair` rewrites it from them",
+            remedy if repair else f"`shanty doctor --repair`: {remedy}",
             repair,
         )
     ]

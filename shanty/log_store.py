@@ -79,6 +79,7 @@ class LogStore:
         self._records: dict[str, dict[str, Any]] = {}  # intact records by key: immutable once written
         self._snapshots: dict[str, ArtifactState | None] = {}  # by key; None: damaged
         self._fresh: dict[tuple[str, str], tuple[ArtifactState, float]] = {}
+        self._unwritable = False  # a snapshot write was refused: this reader does not try again
         self._lock = threading.Lock()
 
     def artifact_dir(self, project: str, artifact: str, *parts: str) -> str:
@@ -181,11 +182,14 @@ class LogStore:
     def write_snapshot(self, project: str, artifact: str, state: ArtifactState) -> bool:
         """Store ``state`` as the snapshot after its last record (create-if-absent: identical for every
         writer); False when it could not be written (a reader without write access)."""
+        if self._unwritable:
+            return False
         key = self.artifact_dir(project, artifact, "snapshots", seq_name(state.last_seq))
         data = json.dumps(state.to_snapshot(), sort_keys=True).encode()
         try:
             self.storage.create_if_absent(key, data)
         except (ShantyError, OSError):  # denied, read-only store, a blip: the snapshot is only a shortcut
+            self._unwritable = True
             return False
         return True
 

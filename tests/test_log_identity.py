@@ -198,6 +198,8 @@ def test_an_old_long_log_gets_a_snapshot_when_read_and_a_bad_snapshot_is_passed_
     findings = check_registry(Registry(root), repair=True)
     assert [f.problem for f in findings] == ["the snapshot does not match the records before it"]
     assert json.loads(snap.read_text())["last_seq"] == 2 * SNAPSHOT_EVERY - 1
+    aside = root / "projects/p/artifacts/songs/damaged" / f"snapshots-{2 * SNAPSHOT_EVERY - 1:010d}.json"
+    assert aside.read_text() == "{garbage"  # what it held is never lost
 
 
 def test_records_written_before_numbers_were_stored_keep_their_numbers(root: Path, tmp_path: Path) -> None:
@@ -233,3 +235,30 @@ def test_doctor_on_a_healthy_registry_says_so(root: Path, tmp_path: Path, capsys
     log_files(tmp_path, 2)
     assert main(["doctor"]) == 0
     assert "no problems found" in capsys.readouterr().out
+
+
+def test_on_every_store_a_long_log_reads_in_a_few_requests_and_doctor_repairs_it(
+    registry_root: str, tmp_path: Path
+) -> None:
+    media = tmp_path / "a.wav"
+    media.write_bytes(b"RIFF")
+    with shanty.init(project="p", job_type="upload", root=registry_root) as run:
+        artifact = shanty.Artifact("songs", type="raw_data")
+        artifact.add_reference(str(media))
+        run.log_artifact(artifact)
+    registry = Registry(registry_root)
+    info = registry.version("p", "songs", 0)
+    for i in range(SNAPSHOT_EVERY + 3):
+        info = registry.set_note(info, f"note {i}")
+    cold = Registry(registry_root, storage=CountingStorage(storage_for(registry_root)))
+    assert cold.version("p", "songs", 0).description == f"note {SNAPSHOT_EVERY + 2}"
+    assert cold.storage.calls["list_names"] == 2 and cold.storage.calls["read_bytes"] == 1 + 4
+    # a record damaged in place: read-only, then repaired with its bytes kept
+    key = registry.logs.artifact_dir("p", "songs", "log", "0000000067.json")
+    registry.storage.write_bytes(key, b"{torn")
+    with pytest.raises(MalformedError, match=r"0000000067\.json is not valid JSON"):
+        Registry(registry_root).versions("p", "songs")
+    findings = check_registry(Registry(registry_root), repair=True)
+    assert [f.where for f in findings] == ["projects/p/artifacts/songs/log/0000000067.json"]
+    assert registry.storage.read_bytes(key.replace("/log/", "/damaged/")) == b"{torn"
+    assert Registry(registry_root).version("p", "songs", 0).description == f"note {SNAPSHOT_EVERY + 1}"
