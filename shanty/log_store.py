@@ -127,7 +127,10 @@ class LogStore:
                 state.note_damage(key, record)
                 state.last_seq = seq
                 continue
+            before = len(state.damaged)
             state.apply(record)
+            if len(state.damaged) > before:  # it names a version its log lacks: read it again (doctor may void it)
+                self._records.pop(key, None)
         if len(keys) >= SNAPSHOT_EVERY and not state.damaged:
             self.write_snapshot(project, artifact, state)  # a long tail (an old log, a missed snapshot)
         return state

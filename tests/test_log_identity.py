@@ -136,9 +136,13 @@ def test_a_note_naming_a_version_by_another_id_is_damage_not_a_retarget(root: Pa
         "time": "2026-01-01T00:00:00+00:00",
     }
     (log_dir(root) / "0000000002.json").write_text(json.dumps(stray))
+    later = {"op": "note", "version": 0, "version_id": v0.info.id, "text": "later", "time": "2026-01-01T00:00:01+00:00"}
+    (log_dir(root) / "0000000003.json").write_text(json.dumps(later))  # the stray is not the last record
+    long_lived = Registry(root)  # a dashboard's, say: it has read the damaged log before the repair
     with pytest.raises(MalformedError, match=r"0000000002\.json names version v1, which its log does not hold"):
-        shanty.Api().artifact("p/songs:prod")
+        long_lived.resolve(shanty.names.parse_artifact_ref("p/songs:prod"))
     findings = check_registry(Registry(root), repair=True)
+    assert long_lived.versions("p", "songs")  # it sees the repair without a restart
     assert len(findings) == 1 and "names version v1" in findings[0].problem
     with pytest.raises(shanty.NotFoundError, match="no alias 'prod'"):
         shanty.Api().artifact("p/songs:prod")
