@@ -15,6 +15,8 @@ from dashboard.routes.poster import poster_routes
 from dashboard.routes.spectrogram import spectrogram_routes
 from dashboard.routes.waveform import waveform_routes
 from dashboard.widgets.deeplink import begin_visit
+from dashboard.widgets.plain import plain
+from shanty import ShantyError
 
 app = st.App(
     __file__,
@@ -50,4 +52,7 @@ if get_script_run_ctx(suppress_warning=True) is not None:  # a script run, not t
     )
     sign_in_bar()  # only when Streamlit's secrets configure [auth]
     begin_visit(page.url_path)  # the URL is read on a visit's first run; the widgets own the state after it
-    page.run()
+    try:
+        page.run()
+    except ShantyError as exc:  # what the library says is meant for people: one sentence, never a traceback
+        st.error(plain(exc))

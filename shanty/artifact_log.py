@@ -134,14 +134,21 @@ class ArtifactState:
         """One sentence per damaged record; any makes the artifact read-only."""
         return [f"The registry record {where} {what}" for where, what in self.damaged]
 
+    def damage_sentence(self, action: str = "") -> str | None:
+        """The sentence naming the first damaged record and how to repair it; None when intact."""
+        if not self.damaged:
+            return None
+        extra = f" (and {len(self.damaged) - 1} more)" if len(self.damaged) > 1 else ""
+        return (
+            f"{self.damage[0]}{extra}; the artifact is read-only until it is repaired{action}: run "
+            "`shanty doctor --repair` (it keeps every version and the damaged bytes)."
+        )
+
     def check_intact(self, action: str = "") -> None:
         """MalformedError naming the first damaged record (and how to repair it) if there is one."""
-        if self.damaged:
-            extra = f" (and {len(self.damaged) - 1} more)" if len(self.damaged) > 1 else ""
-            raise MalformedError(
-                f"{self.damage[0]}{extra}; the artifact is read-only until it is repaired{action}: run "
-                "`shanty doctor --repair` (it keeps every version and the damaged bytes)."
-            )
+        sentence = self.damage_sentence(action)
+        if sentence is not None:
+            raise MalformedError(sentence)
 
     # --- derived state -----------------------------------------------------------------
     @property

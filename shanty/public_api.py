@@ -184,6 +184,11 @@ class Api:
             return False
         return type is None or version.type == type
 
+    def damaged_artifacts(self, project: str) -> dict[str, str]:
+        """Artifacts of ``project`` whose log is damaged, by name, each with the sentence saying which
+        record and how to repair it (``shanty doctor --repair``); they read only by explicit version."""
+        return self.registry.damaged_artifacts(self._project(project))
+
     def recent_artifacts(self, project: str | None = None, *, min_versions: int = 1) -> list[ArtifactInfo]:
         """Artifacts of ``project`` (of every project when None) with at least ``min_versions`` versions,
         the most recently changed first: by the time of their latest version, then by project and name."""

@@ -90,16 +90,23 @@ class Registry:
         return self.storage.list_names(self.uri("projects", project, "artifacts"))
 
     def artifacts(self, project: str) -> list[ArtifactInfo]:
-        """Every artifact of ``project`` with its type, version count and latest version."""
+        """Every artifact of ``project`` with its type, version count and latest version. A damaged one
+        is listed with its intact versions (one damaged log never hides the others): see
+        :meth:`damaged_artifacts`."""
         out = []
         for name in self.artifact_names(project):
             state = self._state(project, name)
-            state.check_intact()
             live = state.live()
             if live:
                 latest = state.info(project, name, live[-1])
                 out.append(ArtifactInfo(project, name, latest.type, len(live), latest))
         return out
+
+    def damaged_artifacts(self, project: str) -> dict[str, str]:
+        """The artifacts of ``project`` whose log is damaged (read-only), each with the sentence naming
+        the record and how to repair it."""
+        states = {name: self._state(project, name) for name in self.artifact_names(project)}
+        return {name: s.damage_sentence() for name, s in states.items() if s.damaged}  # type: ignore[misc]
 
     def _state(self, project: str, artifact: str) -> ArtifactState:
         return self.logs.state(project, artifact)

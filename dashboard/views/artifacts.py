@@ -73,6 +73,8 @@ st.dataframe(
     hide_index=True,
     width="stretch",
 )
+for damaged, sentence in api.damaged_artifacts(project).items():
+    st.warning(plain(f"{damaged}: {sentence}"), icon=":material/build:")
 name = pick_artifact(api, project)
 if name is None:
     st.stop()

@@ -48,12 +48,13 @@ _PARENT = "shanty:parent:"
 @dataclass(frozen=True)
 class Catalog:
     """The registry at a glance, most recently changed artifact first: ``project/name`` refs, their
-    version counts, and the tables and joined tables of their latest versions."""
+    version counts, and the tables and joined tables of their latest versions (named in ``latest``)."""
 
     refs: tuple[str, ...]
     version_counts: dict[str, int]
     tables: dict[str, tuple[str, ...]]
     joined: dict[str, tuple[str, ...]]
+    latest: dict[str, str]
 
     def with_tables(self) -> list[str]:
         """Refs whose latest version holds a table, most recent first; artifacts of joined tables (which
@@ -76,6 +77,7 @@ def catalog(root: str) -> Catalog:
         {r: found.version_counts[r] for r in refs},
         {r: found.tables[r] for r in refs},
         {r: found.joined[r] for r in refs},
+        {r: found.latest[r] for r in refs},
     )
 
 
@@ -83,20 +85,21 @@ def catalog(root: str) -> Catalog:
 def _scan(root: str) -> Catalog:
     # The whole registry, shared by every session; catalog() filters it per viewer.
     api = Api(root)
-    refs, counts, tables, joined = [], {}, {}, {}
+    refs, counts, tables, joined, latest_of = [], {}, {}, {}, {}
     for info in api.recent_artifacts():
         ref = f"{info.project}/{info.name}"
-        latest = api.artifact(f"{ref}:latest")
+        # By its number, not by "latest": a damaged (read-only) log still answers numbers of intact versions
+        latest = api.artifact(f"{ref}:{info.latest.version}")
         refs.append(ref)
-        counts[ref] = info.version_count
+        counts[ref], latest_of[ref] = info.version_count, info.latest.version
         tables[ref], joined[ref] = tuple(latest.tables()), tuple(latest.joined_tables())
-    return Catalog(tuple(refs), counts, tables, joined)
+    return Catalog(tuple(refs), counts, tables, joined, latest_of)
 
 
 def saved_joins(root: str) -> list[str]:
     """``project/artifact:version/name`` of every joined table in the registry's latest versions."""
     found = catalog(root)
-    return [f"{ref}:v{found.version_counts[ref] - 1}/{name}" for ref in found.refs for name in found.joined[ref]]
+    return [f"{ref}:{found.latest[ref]}/{name}" for ref in found.refs for name in found.joined[ref]]
 
 
 def forget_registry_scans() -> None:
