@@ -112,6 +112,9 @@ def test_a_store_slow_per_request_gets_more_workers_on_the_folders_not_reached(
     def slow_store(**_) -> None:  # a store 50 ms away per request, as S3 is a few hundred
         time.sleep(0.05)
 
+    # as a remote store: the machine's load (other tests, moto itself) never enters the decision
+    monkeypatch.setattr(s3_listing, "_host_cpu_seconds", lambda: None)
+
     for operation in ("ListObjectsV2", "ListObjectVersions"):
         storage.client.meta.events.register(f"before-send.s3.{operation}", slow_store)
     infos = storage.list_objects(f"{bucket}/set/")
@@ -137,3 +140,17 @@ def test_the_column_listing_keeps_pins_and_single_objects(kit: S3Kit) -> None:
     assert json.loads(pinned["extra"])["content_type"] == "audio/wav"
     [single] = pa.Table.from_batches(list(kit.storage.list_object_columns(f"{bucket}/c/a.wav"))).to_pylist()
     assert (single["relpath"], single["object_version"]) == ("a.wav", kit.current_version(f"{bucket}/c/a.wav"))
+
+
+@pytest.mark.parametrize(
+    ("waited", "worked", "host_busy", "workers"),
+    [
+        (0.010, 0.050, None, 1),  # the client's own work dominates: one worker
+        (0.500, 0.050, None, 11),  # the store's wait dominates: about (wait + work) / work
+        (5.000, 0.010, None, 16),  # at most LIST_WORKERS
+        (0.500, 0.050, 0.400, 1),  # a store on this machine spending its cores meanwhile: more would compete
+        (0.500, 0.050, 0.100, 11),  # a store on this machine that mostly waits (a sleep, a disk): more help
+    ],
+)
+def test_how_many_workers_a_listing_gets(waited: float, worked: float, host_busy: float | None, workers: int) -> None:
+    assert s3_listing._workers(waited, worked, host_busy) == workers

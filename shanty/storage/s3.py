@@ -314,7 +314,7 @@ class S3Storage:
             def pages(prefix: str, **options: Any) -> Iterator[tuple[list[dict[str, Any]], list[str]]]:
                 return self._pages(loc.bucket, versioned, prefix, **options)
 
-            list_folders(pages, level, folders, versioned, listing, self._clock)
+            list_folders(pages, level, folders, versioned, listing, self._clock, self.client.meta.endpoint_url)
 
     def list_objects(
         self, uri: str, *, max_objects: int | None = None, checksum: bool = True, progress: Progress | None = None

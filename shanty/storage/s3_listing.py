@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -171,12 +172,29 @@ class WaitClock:
         return getattr(self._local, "waited", 0.0)
 
 
-def _workers(waited: float, worked: float) -> int:
+def _workers(waited: float, worked: float, host_busy: float | None = None) -> int:
     """How many workers keep the store busy without idling: one while the client's own work is the
-    larger part of a page, else about (wait + work) / work."""
+    larger part of a page, else about (wait + work) / work. ``host_busy``: CPU seconds this machine's
+    other processes spent meanwhile (None: unknown); when they cover half the wait or more, the store
+    answers from this machine's own cores (a local server) and more requests only compete for them
+    (moto, 10k objects: one worker 0.80x the raw listing, six 1.11x)."""
     if waited <= FAN_OUT_RATIO * worked:
         return 1
+    if host_busy is not None and host_busy >= 0.5 * waited:
+        return 1
     return min(LIST_WORKERS, math.ceil((waited + worked) / max(worked, 1e-6)))
+
+
+def _host_cpu_seconds() -> float | None:
+    """CPU seconds every process on this machine has used (Linux's /proc/stat), None elsewhere."""
+    try:
+        with open("/proc/stat", "rb") as handle:
+            fields = handle.readline().split()[1:]
+    except OSError:
+        return None
+    ticks = [int(f) for f in fields[:8]]
+    idle = ticks[3] + ticks[4]  # idle and iowait
+    return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def list_folders(
@@ -186,6 +204,7 @@ def list_folders(
     versioned: bool,
     listing: ListingBudget[dict[str, Any]],
     clock: WaitClock,
+    endpoint: str | None = None,
 ) -> None:
     """List every object in ``folders`` (sorted common prefixes directly below ``level``, whose direct
     objects were taken already) into ``listing``: one worker in key order, joined by more on key ranges
@@ -196,7 +215,10 @@ def list_folders(
     pool: tuple[ThreadPoolExecutor, list[Future[None]]] | None = None
     stop_at: str | None = None
     try:
-        worked, waited = time.thread_time(), clock.waited()
+        # A store on this machine (loopback) answers with this machine's cores: its wait is measured too
+        local = endpoint is not None and urlsplit(endpoint).hostname in ("localhost", "127.0.0.1", "::1")
+        worked, waited, ours = time.thread_time(), clock.waited(), time.process_time()
+        host = _host_cpu_seconds() if local else None
         # Unversioned: a key range from the first folder on. Versioned: the whole level (moto mishandles
         # KeyMarker-only starts), its direct objects skipped below as they were taken already.
         for seen, (objects, _) in enumerate(pages(level, start_after="" if versioned else folders[0]), 1):
@@ -207,7 +229,8 @@ def list_folders(
             if stop_at is not None and objects and objects[-1]["Key"] >= stop_at:
                 break
             if seen == PROBE_PAGES and objects:
-                workers = _workers(clock.waited() - waited, time.thread_time() - worked)
+                others = None if host is None else _host_cpu_seconds() - host - (time.process_time() - ours)
+                workers = _workers(clock.waited() - waited, time.thread_time() - worked, others)
                 rest = [f for f in folders if f > objects[-1]["Key"]]
                 if workers > 1 and rest:
                     stop_at = rest[0]  # the rest is theirs
