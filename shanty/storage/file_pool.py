@@ -246,7 +246,10 @@ class HashWorkers(Generic[B]):
 
     def failed(self, process: subprocess.Popen) -> None:
         """A worker ended with batches unanswered: unless the listing was abandoned, it fails."""
-        code = process.poll()
+        try:  # its pipe closed as it died: its exit status follows within moments
+            code = process.wait(timeout=5)
+        except subprocess.TimeoutExpired:  # alive but silent (a closed pipe): say so rather than wait on
+            code = None
         with self._changed:
             if not self.stop.is_set():
                 self._error = self._error or StorageError(
