@@ -27,7 +27,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from .errors import InvalidInputError, MalformedError
+from .errors import InvalidInputError, MalformedError, NotFoundError
 from .records import VersionInfo
 
 __all__ = ["ArtifactState", "check_metadata", "check_record", "record_id", "record_problem"]
@@ -183,6 +183,15 @@ class ArtifactState:
     def about(self, index: int) -> dict[str, Any]:
         """The fields a record about version ``index`` names it by (its number and its id)."""
         return {"version": index, "version_id": self.versions[index]["_id"]}
+
+    def held(self, version: VersionInfo) -> dict[str, Any]:
+        """:meth:`about` ``version``, checked: NotFoundError when the log no longer holds its record (it
+        was deleted from the log, or a repair put it aside), never another version by its number."""
+        if self.gone(version.index) == "missing" or (version.id and self.number_of(version.id) != version.index):
+            raise NotFoundError(
+                f"{version.qualified_name} is no longer in its artifact's log; read the artifact again."
+            )
+        return self.about(version.index)
 
     def info(self, project: str, artifact: str, index: int) -> VersionInfo:
         record = self.versions[index]

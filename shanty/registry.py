@@ -53,14 +53,6 @@ def default_root() -> str:
     return settings().default_root
 
 
-def _held(state: ArtifactState, version: VersionInfo) -> dict[str, Any]:
-    """How a record about ``version`` names it; NotFoundError when the log no longer holds that version's
-    record (it was deleted from the log, or a repair put it aside): never another version by its number."""
-    if state.gone(version.index) == "missing" or (version.id and state.number_of(version.id) != version.index):
-        raise NotFoundError(f"{version.qualified_name} is no longer in its artifact's log; read the artifact again.")
-    return state.about(version.index)
-
-
 class Registry:
     """Read and write a registry rooted at ``root`` (a local path or URI)."""
 
@@ -310,7 +302,7 @@ class Registry:
 
         def build(state: ArtifactState) -> dict[str, Any] | None:
             todo = [a for a in wanted if state.alias_of.get(a) != version.index]
-            return {"op": "alias", **_held(state, version), "aliases": todo} if todo else None
+            return {"op": "alias", **state.held(version), "aliases": todo} if todo else None
 
         state, _ = self._append(version.project, version.artifact, build)
         return state.info(version.project, version.artifact, version.index)
@@ -333,7 +325,7 @@ class Registry:
         def build(state: ArtifactState) -> dict[str, Any] | None:
             if state.notes.get(version.index) == text:
                 return None
-            return {"op": "note", **_held(state, version), "text": text}
+            return {"op": "note", **state.held(version), "text": text}
 
         state, _ = self._append(version.project, version.artifact, build)
         return state.info(version.project, version.artifact, version.index)
@@ -346,7 +338,7 @@ class Registry:
         check_metadata(metadata, version.artifact)
 
         def build(state: ArtifactState) -> dict[str, Any] | None:
-            about = _held(state, version)
+            about = state.held(version)
             old = state.metadata.get(version.index, state.versions[version.index].get("metadata") or {})
             return None if old == metadata else {"op": "metadata", **about, "metadata": metadata}
 
@@ -358,7 +350,7 @@ class Registry:
         wanted = sorted({check_tag(t) for t in tags})
 
         def build(state: ArtifactState) -> dict[str, Any] | None:
-            about = _held(state, version)
+            about = state.held(version)
             old = state.tags.get(version.index, state.versions[version.index].get("tags") or [])
             return None if old == wanted else {"op": "tags", **about, "tags": wanted}
 
@@ -370,7 +362,7 @@ class Registry:
         deleted."""
 
         def build(state: ArtifactState) -> dict[str, Any] | None:
-            about = _held(state, version)
+            about = state.held(version)
             if state.ttl_of(version.index) == ttl_seconds:
                 return None
             return {"op": "ttl", **about, "ttl_seconds": ttl_seconds}
@@ -392,7 +384,7 @@ class Registry:
                     f"{version.qualified_name} has the aliases {', '.join(held)}; call delete(delete_aliases=True) "
                     "to delete it with them."
                 )
-            return {"op": "delete", **_held(state, version)}
+            return {"op": "delete", **state.held(version)}
 
         self._append(version.project, version.artifact, build)
 
