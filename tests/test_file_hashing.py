@@ -119,20 +119,26 @@ def test_add_reference_records_the_loops_digests(tree: Path, how: str, request: 
     assert [e.extra for e in entries] == [{"last_modified": r[4]} for r in expected]
 
 
-@pytest.mark.parametrize("how", ["workers", "serial"])
-def test_a_file_removed_mid_listing_is_one_sentence(tree: Path, how: str, request, monkeypatch) -> None:
-    request.getfixturevalue(how)
+def changed_after_the_walk(tree: Path, monkeypatch, change) -> Path:
+    """``tree/zz/last.wav``, listed by the walk and then changed by ``change(last)`` before it is read."""
     monkeypatch.setattr(file_listing, "MAX_BATCH_FILES", 512)  # the last file waits for the walk to end
     last = tree / "zz" / "last.wav"
     last.parent.mkdir()
-    last.write_bytes(b"soon gone")
+    last.write_bytes(b"a song")
     walk = file_listing._walk
 
-    def walk_then_remove(*args):
+    def walk_then_change(*args):
         yield from walk(*args)
-        last.unlink()  # listed, not read yet
+        change(last)  # listed, not read yet
 
-    monkeypatch.setattr(file_listing, "_walk", walk_then_remove)
+    monkeypatch.setattr(file_listing, "_walk", walk_then_change)
+    return last
+
+
+@pytest.mark.parametrize("how", ["workers", "serial"])
+def test_a_file_removed_mid_listing_is_one_sentence(tree: Path, how: str, request, monkeypatch) -> None:
+    request.getfixturevalue(how)
+    last = changed_after_the_walk(tree, monkeypatch, Path.unlink)
     with pytest.raises(StorageError, match=rf"^{re.escape(str(last))} vanished while it was being read; retry when"):
         shanty.Artifact("songs", type="raw_data").add_reference(str(tree))
 
@@ -140,20 +146,14 @@ def test_a_file_removed_mid_listing_is_one_sentence(tree: Path, how: str, reques
 @pytest.mark.parametrize("how", ["workers", "serial"])
 def test_a_file_replaced_by_a_link_mid_listing_is_not_followed(tree: Path, how: str, request, monkeypatch) -> None:
     request.getfixturevalue(how)
-    monkeypatch.setattr(file_listing, "MAX_BATCH_FILES", 512)
-    last = tree / "zz" / "last.wav"
-    last.parent.mkdir()
-    last.write_bytes(b"a song")
     secret = tree.parent / "secret.txt"
     secret.write_bytes(b"not yours")
-    walk = file_listing._walk
 
-    def walk_then_swap(*args):
-        yield from walk(*args)
+    def to_a_link(last: Path) -> None:
         last.unlink()
         os.symlink(secret, last)
 
-    monkeypatch.setattr(file_listing, "_walk", walk_then_swap)
+    changed_after_the_walk(tree, monkeypatch, to_a_link)
     with pytest.raises(StorageError, match=r"was replaced by a symbolic link while it was being read"):
         FileStorage().list_objects(str(tree))
 
@@ -161,18 +161,12 @@ def test_a_file_replaced_by_a_link_mid_listing_is_not_followed(tree: Path, how: 
 @pytest.mark.parametrize("how", ["workers", "serial"])
 def test_a_file_replaced_by_a_fifo_mid_listing_is_not_waited_on(tree: Path, how: str, request, monkeypatch) -> None:
     request.getfixturevalue(how)
-    monkeypatch.setattr(file_listing, "MAX_BATCH_FILES", 512)
-    last = tree / "zz" / "last.wav"
-    last.parent.mkdir()
-    last.write_bytes(b"a song")
-    walk = file_listing._walk
 
-    def walk_then_swap(*args):
-        yield from walk(*args)
+    def to_a_fifo(last: Path) -> None:
         last.unlink()
         os.mkfifo(last)  # opening it to read would block until a writer came
 
-    monkeypatch.setattr(file_listing, "_walk", walk_then_swap)
+    changed_after_the_walk(tree, monkeypatch, to_a_fifo)
     with pytest.raises(StorageError, match=r"last\.wav vanished while it was being read; retry when the folder"):
         FileStorage().list_objects(str(tree))
 

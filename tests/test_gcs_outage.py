@@ -23,18 +23,18 @@ from shanty.progress import Progress
 from shanty.storage import reset_storage_cache
 from shanty.storage.gcs import GCSStorage
 from tests.kits.gcs import FakeGcs, plain_client
+from tests.kits.outage import Outages
 
 OUTAGE_S = 10.0
 OBJECTS, PAGE = 300, 25
 
 
-class RestartableGcs(FakeGcs):
+class RestartableGcs(FakeGcs, Outages):
     """fake-gcs-server on a fixed port, keeping its objects in ``folder``, that can go down for a while."""
 
     def __init__(self, folder: Path) -> None:
         super().__init__()
         self.folder = folder
-        self.outage: threading.Thread | None = None
 
     def start(self) -> RestartableGcs:
         command = [str(_get_binary_path()), "-scheme", "http", "-host", "127.0.0.1", "-port", str(self.port)]
@@ -53,20 +53,14 @@ class RestartableGcs(FakeGcs):
                 time.sleep(0.05)
         raise RuntimeError("fake-gcs-server did not answer within 15 s")
 
-    def go_down_for(self, seconds: float) -> None:
-        """Stop now, start again ``seconds`` later (in the background)."""
+    def up(self) -> None:
+        self.start()
+
+    def down(self) -> None:
         self.stop()
 
-        def back() -> None:
-            time.sleep(seconds)
-            self.start()
-
-        self.outage = threading.Thread(target=back, daemon=True)
-        self.outage.start()
-
     def close(self) -> None:
-        if self.outage is not None:
-            self.outage.join()
+        self.wait_until_back()
         self.stop()
 
 

@@ -20,6 +20,7 @@ from shanty.errors import StorageError
 from shanty.progress import Progress
 from shanty.storage import reset_storage_cache, s3
 from shanty.storage.s3 import S3Storage
+from tests.kits.outage import Outages
 from tests.kits.s3 import free_port
 from tests.kits.s3_helpers import record_calls
 
@@ -27,34 +28,23 @@ OUTAGE_S = 10.0
 OBJECTS, PAGE = 300, 25
 
 
-class Restartable:
+class Restartable(Outages):
     """A moto server on a fixed port that can be taken down for a while."""
 
     def __init__(self) -> None:
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
-        self.server = self._start()
-        self.outage: threading.Thread | None = None
+        self.up()
 
-    def _start(self) -> ThreadedMotoServer:
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
-        server.start()
-        return server
+    def up(self) -> None:
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self.server.start()
 
-    def go_down_for(self, seconds: float) -> None:
-        """Stop now, start again ``seconds`` later (in the background)."""
+    def down(self) -> None:
         self.server.stop()
 
-        def back() -> None:
-            time.sleep(seconds)
-            self.server = self._start()
-
-        self.outage = threading.Thread(target=back, daemon=True)
-        self.outage.start()
-
     def stop(self) -> None:
-        if self.outage is not None:
-            self.outage.join()
+        self.wait_until_back()
         self.server.stop()
 
 
